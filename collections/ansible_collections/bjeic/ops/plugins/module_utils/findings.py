@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: bjeic.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Findings and thresholds: the `findings` half of the result contract.
+
+A finding is {check, severity, subject, value, threshold, message}; severity is
+one of critical, warning, info. Thresholds are {warning, critical} per check id.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+SEVERITIES = ('critical', 'warning', 'info')
+
+
+class ThresholdError(ValueError):
+    """A user-supplied threshold is malformed; the message says which and why."""
+
+
+def finding(check, severity, subject, message, value=None, threshold=None):
+    if severity not in SEVERITIES:
+        raise ValueError('unknown severity %r' % severity)
+    return {'check': check, 'severity': severity, 'subject': subject,
+            'value': value, 'threshold': threshold, 'message': message}
+
+
+def unavailable(check, subject, message):
+    """An info finding saying that something could not be observed (check id `*.unavailable`)."""
+    return finding(check, 'info', subject, message)
+
+
+def merge_thresholds(defaults, overrides):
+    """Defaults updated with user overrides, validated.
+
+    `overrides` may give only one of warning/critical for a check. Unknown
+    check ids and non-numeric values raise ThresholdError.
+    """
+    merged = dict((check, dict(levels)) for check, levels in defaults.items())
+    for check, levels in (overrides or {}).items():
+        if check not in defaults:
+            raise ThresholdError('thresholds: unknown check id %r; known ids with thresholds: %s'
+                                 % (check, ', '.join(sorted(defaults))))
+        if not isinstance(levels, dict) or not set(levels) <= {'warning', 'critical'}:
+            raise ThresholdError('thresholds.%s must be a dict with keys warning and/or critical, got %r'
+                                 % (check, levels))
+        for level, number in levels.items():
+            try:
+                merged[check][level] = float(number)
+            except (TypeError, ValueError):
+                raise ThresholdError('thresholds.%s.%s must be a number, got %r' % (check, level, number))
+    for check, levels in merged.items():
+        low_is_bad = levels.get('_direction') == 'below'
+        warning, critical = levels['warning'], levels['critical']
+        if (critical > warning) if low_is_bad else (critical < warning):
+            raise ThresholdError('thresholds.%s: critical (%s) is less severe than warning (%s)'
+                                 % (check, critical, warning))
+    return merged
+
+
+def grade(value, levels):
+    """Severity of `value` against {warning, critical[, _direction]}, or None when fine.
+
+    By default higher is worse; `_direction: below` makes lower worse (free space).
+    Returns (severity, threshold crossed).
+    """
+    if value is None:
+        return None, None
+    if levels.get('_direction') == 'below':
+        if value <= levels['critical']:
+            return 'critical', levels['critical']
+        if value <= levels['warning']:
+            return 'warning', levels['warning']
+        return None, None
+    if value >= levels['critical']:
+        return 'critical', levels['critical']
+    if value >= levels['warning']:
+        return 'warning', levels['warning']
+    return None, None
+
+
+def public_thresholds(levels):
+    """Thresholds as returned to the user (without internal keys)."""
+    return dict((check, dict((k, v) for k, v in lv.items() if not k.startswith('_')))
+                for check, lv in levels.items())

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Start and stop lab hosts: podman containers from the Debian 12 lab image, reached over SSH
+on 127.0.0.1 with a generated key. Used by Molecule scenarios, pytest and the benchmarks.
+
+  labctl.py up NAME [NAME ...] [--systemd] [--tmpfs PATH:SIZE ...]   prints hosts as JSON
+  labctl.py down NAME [NAME ...]                                     removes the containers
+  labctl.py inventory NAME [NAME ...]                                prints an INI inventory
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+LAB_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(LAB_DIR)
+STATE_DIR = os.environ.get('BJEIC_LAB_STATE', os.path.join(ROOT, '.lab'))
+IMAGE = os.environ.get('LAB_IMAGE', 'localhost/bjeic-lab:bookworm')
+PREFIX = 'bjeic-lab-'
+KEY = os.path.join(STATE_DIR, 'id_ed25519')
+SSH_OPTIONS = ('-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+               '-o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes')
+
+
+class LabError(Exception):
+    pass
+
+
+def podman(*args, check=True):
+    env = dict(os.environ, CONTAINERS_CONF=os.environ.get(
+        'CONTAINERS_CONF', os.path.join(LAB_DIR, 'containers.conf')))
+    result = subprocess.run(('podman',) + args, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise LabError('podman %s failed: %s' % (' '.join(args), result.stderr.strip()))
+    return result
+
+
+def ensure_key():
+    os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
+    if not os.path.exists(KEY):
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'bjeic-lab',
+                        '-f', KEY], check=True)
+    return KEY
+
+
+def ssh_port(name):
+    out = podman('port', PREFIX + name, '22/tcp').stdout.strip()
+    return int(out.rsplit(':', 1)[1])
+
+
+def wait_for_ssh(port, timeout=60):
+    """Wait until sshd answers with its banner (a bare TCP accept is not enough)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=2) as sock:
+                if sock.recv(4).startswith(b'SSH-'):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise LabError('lab host on 127.0.0.1:%d did not answer SSH within %ds' % (port, timeout))
+
+
+def host_record(name):
+    return {'name': name, 'container': PREFIX + name, 'address': '127.0.0.1',
+            'port': ssh_port(name), 'user': 'lab', 'identity_file': KEY}
+
+
+def up(names, systemd=False, tmpfs=()):
+    ensure_key()
+    hosts = []
+    for name in names:
+        container = PREFIX + name
+        if podman('container', 'exists', container, check=False).returncode != 0:
+            args = ['run', '-d', '--name', container, '--hostname', name,
+                    '--label', 'bjeic-lab=1', '-p', '127.0.0.1::22',
+                    '-v', KEY + '.pub:/etc/ssh/lab_authorized_keys:ro']
+            for spec in tmpfs:
+                path, _sep, size = spec.partition(':')
+                args += ['--mount', 'type=tmpfs,destination=%s,tmpfs-size=%s' % (path, size or '16m')]
+            if systemd:
+                args += ['--systemd=always', IMAGE, '/sbin/init']
+            else:
+                args += [IMAGE]
+            podman(*args)
+        hosts.append(host_record(name))
+    for host in hosts:
+        wait_for_ssh(host['port'])
+    return hosts
+
+
+def down(names):
+    for name in names:
+        podman('rm', '-f', '-t', '2', PREFIX + name, check=False)
+
+
+def inventory(hosts, group='linux'):
+    lines = ['[%s]' % group]
+    for host in hosts:
+        lines.append('%s ansible_host=%s ansible_port=%d ansible_user=%s '
+                     'ansible_ssh_private_key_file=%s' % (
+                         host['name'], host['address'], host['port'], host['user'],
+                         host['identity_file']))
+    lines += ['', '[%s:vars]' % group, 'ansible_become=true',
+              "ansible_ssh_common_args='%s'" % SSH_OPTIONS, '']
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    p_up = sub.add_parser('up')
+    p_up.add_argument('names', nargs='+')
+    p_up.add_argument('--systemd', action='store_true', help='run systemd as PID 1')
+    p_up.add_argument('--tmpfs', action='append', default=[], metavar='PATH:SIZE')
+    sub.add_parser('down').add_argument('names', nargs='+')
+    sub.add_parser('inventory').add_argument('names', nargs='+')
+    args = parser.parse_args(argv)
+    try:
+        if args.command == 'up':
+            print(json.dumps(up(args.names, args.systemd, args.tmpfs), indent=2))
+        elif args.command == 'down':
+            down(args.names)
+        else:
+            print(inventory([host_record(name) for name in args.names]))
+    except LabError as exc:
+        print('labctl: %s' % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
