@@ -92,6 +92,11 @@ def up(names, systemd=False, tmpfs=()):
     return hosts
 
 
+def molecule_instance(host):
+    return {'instance': host['name'], 'address': host['address'], 'port': host['port'],
+            'user': host['user'], 'identity_file': host['identity_file'], 'become_method': 'sudo'}
+
+
 def down(names):
     for name in names:
         podman('rm', '-f', '-t', '2', PREFIX + name, check=False)
@@ -116,12 +121,16 @@ def main(argv=None):
     p_up.add_argument('names', nargs='+')
     p_up.add_argument('--systemd', action='store_true', help='run systemd as PID 1')
     p_up.add_argument('--tmpfs', action='append', default=[], metavar='PATH:SIZE')
+    p_up.add_argument('--molecule', action='store_true', help='print Molecule instance-config entries')
     sub.add_parser('down').add_argument('names', nargs='+')
     sub.add_parser('inventory').add_argument('names', nargs='+')
     args = parser.parse_args(argv)
     try:
         if args.command == 'up':
-            print(json.dumps(up(args.names, args.systemd, args.tmpfs), indent=2))
+            hosts = up(args.names, args.systemd, args.tmpfs)
+            if args.molecule:
+                hosts = [molecule_instance(host) for host in hosts]
+            print(json.dumps(hosts, indent=2))
         elif args.command == 'down':
             down(args.names)
         else:
