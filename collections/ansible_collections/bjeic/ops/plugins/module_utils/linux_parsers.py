@@ -21,8 +21,23 @@ PSEUDO_FS_TYPES = frozenset((
     'autofs', 'binfmt_misc', 'bpf', 'cgroup', 'cgroup2', 'configfs', 'debugfs',
     'devpts', 'devtmpfs', 'efivarfs', 'fusectl', 'hugetlbfs', 'mqueue', 'nsfs',
     'proc', 'pstore', 'rpc_pipefs', 'securityfs', 'selinuxfs', 'sysfs', 'tracefs',
-    'fuse.gvfsd-fuse', 'fuse.portal', 'overlay', 'squashfs', 'ramfs', 'nfsd',
+    'fuse.gvfsd-fuse', 'fuse.portal', 'squashfs', 'ramfs', 'nfsd',
 ))
+
+
+def is_data_mount(mount):
+    """True for mounts that hold data worth a usage check.
+
+    Pseudo file systems and anything under /proc or /sys (container runtimes
+    mask paths there with tmpfs) are left out; overlay only counts as the root
+    of a container, elsewhere it is a container layer seen from the host.
+    """
+    path = mount['mountpoint']
+    if mount['fstype'] in PSEUDO_FS_TYPES or path.startswith(('/proc/', '/sys/')) or path in ('/proc', '/sys'):
+        return False
+    if mount['fstype'] == 'overlay':
+        return path == '/'
+    return True
 
 
 def _unescape_mount_field(field):

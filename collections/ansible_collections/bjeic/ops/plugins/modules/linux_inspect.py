@@ -21,9 +21,9 @@ description:
   - Read-only. Needs only the Python 3.6+ standard library on the host. Works without systemd and
     without LVM; what cannot be observed is reported as an C(info) finding with a check id ending in
     C(.unavailable), never guessed.
-  - Run it with O(become=true) so it can read C(/var/log/btmp) and the system logs.
+  - Run it with privilege escalation (become) so it can read C(/var/log/btmp) and the system logs.
 author:
-  - bjeic.ops maintainers
+  - bjeic.ops maintainers (@bjeic-ops)
 attributes:
   check_mode:
     support: full
@@ -32,6 +32,7 @@ attributes:
     support: none
     description: Nothing is changed, so there is no diff.
   platform:
+    support: full
     platforms: posix
     description: Linux only (reads C(/proc) and C(/sys)).
 options:
@@ -376,7 +377,7 @@ def block_devices():
 def inspect_filesystems(insp):
     mounts = {}
     for mount in parsers.parse_mounts(read_text('/proc/self/mounts', '')):
-        if mount['fstype'] in parsers.PSEUDO_FS_TYPES:
+        if not parsers.is_data_mount(mount):
             continue
         mounts[mount['mountpoint']] = mount  # the last mount on a path is the visible one
     filesystems = []
@@ -661,8 +662,7 @@ def _walk_files(top, depth):
             continue
         if os.path.isdir(path):
             if depth > 0:
-                for inner in _walk_files(path, depth - 1):
-                    yield inner
+                yield from _walk_files(path, depth - 1)
         else:
             yield path
 

@@ -1,0 +1,6 @@
+"""Shared pytest set-up: make the collection importable as ansible_collections.bjeic.ops."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'collections'))
