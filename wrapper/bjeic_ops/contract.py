@@ -1,0 +1,45 @@
+"""The result contract: `ledger`, `findings`, `changes`, `rollback` in a module's result.
+
+The wrapper reads only these keys; `validate()` says what is wrong with a result, so tests
+and the store can refuse a malformed one instead of storing half of it.
+"""
+LEDGER_KINDS = ('os', 'db', 'network', 'cloud', 'backup')
+SEVERITIES = ('critical', 'warning', 'info')
+FINDING_KEYS = ('check', 'severity', 'subject', 'value', 'threshold', 'message')
+CHANGE_KEYS = ('object', 'action', 'before', 'after')
+
+
+def validate(result):
+    """Problems with a module result as a list of sentences; empty when it keeps the contract."""
+    problems = []
+    for index, item in enumerate(result.get('ledger') or []):
+        where = 'ledger[%d]' % index
+        if not isinstance(item, dict) or set(item) != {'kind', 'key', 'attrs'}:
+            problems.append('%s must have exactly the keys kind, key, attrs' % where)
+            continue
+        if item['kind'] not in LEDGER_KINDS:
+            problems.append('%s.kind %r is not one of %s' % (where, item['kind'], ', '.join(LEDGER_KINDS)))
+        if not isinstance(item['key'], str) or ':' not in item['key']:
+            problems.append('%s.key %r must be a string like host:web01' % (where, item['key']))
+        if not isinstance(item['attrs'], dict):
+            problems.append('%s.attrs must be a mapping' % where)
+    for index, item in enumerate(result.get('findings') or []):
+        where = 'findings[%d]' % index
+        missing = [key for key in FINDING_KEYS if key not in item]
+        if missing:
+            problems.append('%s lacks %s' % (where, ', '.join(missing)))
+            continue
+        if item['severity'] not in SEVERITIES:
+            problems.append('%s.severity %r is not one of %s' % (where, item['severity'], ', '.join(SEVERITIES)))
+        if not item['check'] or '.' not in item['check']:
+            problems.append('%s.check %r must be a dotted id like fs.usage' % (where, item['check']))
+        if not item['message']:
+            problems.append('%s.message is empty' % where)
+    for index, item in enumerate(result.get('changes') or []):
+        missing = [key for key in CHANGE_KEYS if key not in item]
+        if missing:
+            problems.append('changes[%d] lacks %s' % (index, ', '.join(missing)))
+    rollback = result.get('rollback')
+    if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
+        problems.append('rollback must be null or a mapping with an id')
+    return problems
