@@ -1,29 +1,29 @@
 """linux_inspect run by ansible on this machine (a real host): bad input gets a clear error."""
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from bjeic_ops.contract import validate
+from bjeic_ops.run import run_module as run_module_with_runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-           ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json')
+LOCAL = os.path.join(ROOT, 'inventories', 'local', 'hosts.yml')
 
 
 def run_module(args):
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'localhost', '-i',
-                          os.path.join(ROOT, 'inventories', 'local', 'hosts.yml'),
-                          '-m', 'bjeic.ops.linux_inspect', '-a', json.dumps(args)],
-                         capture_output=True, text=True, env=ENV, cwd=ROOT).stdout
-    return json.loads(out)['plays'][0]['tasks'][0]['hosts']['localhost']
+    run = run_module_on(args)
+    assert [r.host for r in run.results] == ['localhost']
+    return run.results[0]
+
+
+def run_module_on(args):
+    return run_module_with_runner('bjeic.ops.linux_inspect', args, LOCAL, host_pattern='localhost')
 
 
 def test_defaults_keep_the_contract():
-    result = run_module({'window_hours': 24})
-    assert not result.get('failed'), result.get('msg')
+    outcome = run_module({'window_hours': 24})
+    result = outcome.result
+    assert outcome.status == 'ok', result.get('msg')
     assert validate(result) == []
     assert result['summary'] == {severity: sum(1 for f in result['findings'] if f['severity'] == severity)
                                  for severity in ('critical', 'warning', 'info')}
@@ -37,15 +37,15 @@ def test_defaults_keep_the_contract():
     ({'thresholds': {'fs.usage': {'warning': 'high'}}}, "thresholds.fs.usage.warning must be a number, got 'high'"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(args, message):
-    result = run_module(args)
-    assert result['failed'] is True
-    assert result['msg'] == message
+    outcome = run_module(args)
+    assert outcome.status == 'failed'
+    assert outcome.result['msg'] == message
 
 
 def test_unknown_check_id_lists_the_valid_ones():
-    result = run_module({'skip_checks': ['fs.full']})
-    assert result['failed'] is True
-    assert 'fs.full' in result['msg'] and 'fs.usage' in result['msg']
+    outcome = run_module({'skip_checks': ['fs.full']})
+    assert outcome.status == 'failed'
+    assert 'fs.full' in outcome.result['msg'] and 'fs.usage' in outcome.result['msg']
 
 
 def test_backup_evidence_on_this_host(tmp_path):
@@ -59,7 +59,7 @@ def test_backup_evidence_on_this_host(tmp_path):
         {'path': str(tmp_path / '*.tar.gz'), 'max_age_hours': 24},
         {'path': str(tmp_path / '*.dump'), 'max_age_hours': 24},
         {'path': str(tmp_path / 'nothing-*'), 'max_age_hours': 24},
-    ]})
+    ]}).result
     by_subject = {f['subject']: f for f in result['findings'] if f['check'].startswith('backup.')}
     assert str(tmp_path / '*.tar.gz') not in by_subject
     assert by_subject[str(tmp_path / '*.dump')]['severity'] == 'warning'       # 30h: beyond 24h, not 48h

@@ -2,7 +2,9 @@
 
 Results come from runner events (event_data.res), never from parsing printed text.
 """
+import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 
@@ -46,6 +48,23 @@ def run_playbook(playbook, inventory, extravars=None, limit=None, check=False, q
     path = playbook if os.path.isabs(playbook) else os.path.join(PROJECT_ROOT, 'playbooks', playbook)
     if not os.path.isfile(path):
         raise PlaybookNotFound('no playbook at %s' % path)
+    return _run(inventory, quiet, playbook=path, extravars=extravars or {}, limit=limit,
+                cmdline='--check' if check else None)
+
+
+def run_module(module, module_args, inventory, host_pattern='all', quiet=True):
+    """Run one module ad hoc (like `ansible HOSTS -m MODULE -a ARGS`) and collect results."""
+    return _run(inventory, quiet, module=module, module_args=json.dumps(module_args), host_pattern=host_pattern)
+
+
+def _environment():
+    # The ansible commands installed beside this interpreter come first, so a virtual
+    # environment works without being activated.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get('PATH', '')])
+    return {'ANSIBLE_CONFIG': os.path.join(PROJECT_ROOT, 'ansible.cfg'), 'PATH': path}
+
+
+def _run(inventory, quiet, **runner_args):
     results = []
 
     def on_event(event):
@@ -55,13 +74,10 @@ def run_playbook(playbook, inventory, extravars=None, limit=None, check=False, q
             results.append(HostResult(data['host'], data.get('task', ''), status, data.get('res', {})))
         return True
 
-    cmdline = ['--check'] if check else []
     with tempfile.TemporaryDirectory(prefix='bjeic-ops-run-') as private_dir:
         os.chmod(private_dir, 0o700)
         runner = ansible_runner.run(
-            private_data_dir=private_dir, project_dir=PROJECT_ROOT, playbook=path,
-            inventory=os.path.abspath(inventory), extravars=extravars or {}, limit=limit,
-            cmdline=' '.join(cmdline) or None, quiet=quiet, event_handler=on_event,
-            envvars={'ANSIBLE_CONFIG': os.path.join(PROJECT_ROOT, 'ansible.cfg')},
-        )
+            private_data_dir=private_dir, project_dir=PROJECT_ROOT, inventory=os.path.abspath(inventory),
+            quiet=quiet, event_handler=on_event,
+            envvars=_environment(), **runner_args)
         return RunResult(runner.status, runner.rc, results)
