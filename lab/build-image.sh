@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/containers.conf}"
-image="${LAB_IMAGE:-localhost/bjeic-lab:bookworm}"
+image="$(python3 "$here/labctl.py" image)"   # tagged by a hash of this recipe
 
 if [[ "${1:-}" != "--force" ]] && podman image exists "$image"; then
     echo "lab image $image exists (cached)"
@@ -20,7 +20,7 @@ if [[ -z "$mirror" ]]; then
 fi
 [[ -n "$mirror" ]] || { echo "build-image: no Debian mirror found in apt sources; set LAB_MIRROR" >&2; exit 1; }
 
-packages=python3,openssh-server,sudo,procps,iproute2,lvm2,cron,rsyslog,systemd,systemd-sysv,dbus,util-linux,login,passwd,gzip,tar
+packages=python3,openssh-server,sudo,procps,iproute2,lvm2,cron,rsyslog,systemd,systemd-sysv,dbus,util-linux,login,passwd,gzip,tar,nftables,iptables
 root="$(mktemp -d /var/tmp/bjeic-lab-rootfs.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
 echo "debootstrap bookworm into $root (about a minute)"

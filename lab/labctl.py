@@ -5,8 +5,10 @@ on 127.0.0.1 with a generated key. Used by Molecule scenarios, pytest and the be
   labctl.py up NAME [NAME ...] [--systemd] [--tmpfs PATH:SIZE ...]   prints hosts as JSON
   labctl.py down NAME [NAME ...]                                     removes the containers
   labctl.py inventory NAME [NAME ...]                                prints an INI inventory
+  labctl.py image                                                    prints the lab image name
 """
 import argparse
+import hashlib
 import json
 import os
 import socket
@@ -17,7 +19,19 @@ import time
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(LAB_DIR)
 STATE_DIR = os.environ.get('BJEIC_LAB_STATE', os.path.join(ROOT, '.lab'))
-IMAGE = os.environ.get('LAB_IMAGE', 'localhost/bjeic-lab:bookworm')
+IMAGE_INPUTS = ('build-image.sh', 'lab-init.sh')
+
+
+def image_name():
+    """The lab image, tagged by a hash of what builds it, so a changed recipe means a new image."""
+    if os.environ.get('LAB_IMAGE'):
+        return os.environ['LAB_IMAGE']
+    digest = hashlib.sha256()
+    for name in IMAGE_INPUTS:
+        with open(os.path.join(LAB_DIR, name), 'rb') as handle:
+            digest.update(handle.read())
+    return 'localhost/bjeic-lab:bookworm-' + digest.hexdigest()[:12]
+
 PREFIX = 'bjeic-lab-'
 KEY = os.path.join(STATE_DIR, 'id_ed25519')
 SSH_OPTIONS = ('-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
@@ -77,14 +91,17 @@ def up(names, systemd=False, tmpfs=()):
         if podman('container', 'exists', container, check=False).returncode != 0:
             args = ['run', '-d', '--name', container, '--hostname', name,
                     '--label', 'bjeic-lab=1', '-p', '127.0.0.1::22',
+                    # Firewall rules are part of what hosts report; reading them needs NET_ADMIN
+                    # inside the container's own network namespace.
+                    '--cap-add', 'NET_ADMIN',
                     '-v', KEY + '.pub:/etc/ssh/lab_authorized_keys:ro']
             for spec in tmpfs:
                 path, _sep, size = spec.partition(':')
                 args += ['--mount', 'type=tmpfs,destination=%s,tmpfs-size=%s' % (path, size or '16m')]
             if systemd:
-                args += ['--systemd=always', IMAGE, '/sbin/init']
+                args += ['--systemd=always', image_name(), '/sbin/init']
             else:
-                args += [IMAGE]
+                args += [image_name()]
             podman(*args)
         hosts.append(host_record(name))
     for host in hosts:
@@ -123,6 +140,7 @@ def main(argv=None):
     p_up.add_argument('--tmpfs', action='append', default=[], metavar='PATH:SIZE')
     p_up.add_argument('--molecule', action='store_true', help='print Molecule instance-config entries')
     sub.add_parser('down').add_argument('names', nargs='+')
+    sub.add_parser('image', help='print the lab image name')
     sub.add_parser('inventory').add_argument('names', nargs='+')
     args = parser.parse_args(argv)
     try:
@@ -131,6 +149,8 @@ def main(argv=None):
             if args.molecule:
                 hosts = [molecule_instance(host) for host in hosts]
             print(json.dumps(hosts, indent=2))
+        elif args.command == 'image':
+            print(image_name())
         elif args.command == 'down':
             down(args.names)
         else:

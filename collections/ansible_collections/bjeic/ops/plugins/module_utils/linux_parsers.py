@@ -325,3 +325,59 @@ def is_core_file(header):
         return False
     endian = '<' if header[5:6] == b'\x01' else '>'
     return struct.unpack(endian + 'H', header[16:18])[0] == 4
+
+
+# /proc/net/{tcp,tcp6,udp,udp6}: socket states we count as "listening".
+TCP_LISTEN = '0A'
+UDP_UNCONNECTED = '07'
+
+
+def _proc_net_address(hex_address):
+    """Decode '0100007F:0016' or its IPv6 form from /proc/net/* into (address, port)."""
+    host, port = hex_address.split(':')
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        address = '.'.join(str(b) for b in reversed(raw))
+    else:
+        # four 32-bit words, each in host (little-endian) order
+        words = b''.join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+        import socket
+        address = socket.inet_ntop(socket.AF_INET6, words)
+    return address, int(port, 16)
+
+
+def parse_proc_net(text, proto):
+    """/proc/net/tcp[6] or udp[6] -> listening sockets [{proto, address, port, inode, uid}]."""
+    wanted = TCP_LISTEN if proto.startswith('tcp') else UDP_UNCONNECTED
+    sockets = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != wanted:
+            continue
+        address, port = _proc_net_address(fields[1])
+        if proto.startswith('udp') and fields[2].split(':')[0].strip('0'):
+            continue  # connected UDP socket, not a server
+        sockets.append({'proto': proto, 'address': address, 'port': port,
+                        'uid': int(fields[7]), 'inode': int(fields[9])})
+    return sockets
+
+
+_RULE_COUNTERS = re.compile(r'\s*counter packets \d+ bytes \d+')
+_SAVE_COUNTERS = re.compile(r'\s*\[\d+:\d+\]$')
+
+
+def normalize_ruleset(text):
+    """Firewall rules as comparable lines: no comments, no packet counters, no blank lines.
+
+    Works for `nft list ruleset` and `iptables-save` output, so drift between two runs shows
+    rule changes, not traffic.
+    """
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith('#'):
+            continue
+        stripped = _RULE_COUNTERS.sub(' counter', stripped)
+        stripped = _SAVE_COUNTERS.sub('', stripped)
+        lines.append(stripped)
+    return lines

@@ -154,7 +154,13 @@ EXAMPLES = r'''
 
 RETURN = r'''
 ledger:
-  description: Configuration items observed; one item of kind C(os) keyed C(host:<hostname>).
+  description:
+    - Configuration items observed. One item of kind C(os) keyed C(host:<hostname>), and one of kind
+      C(network) keyed C(netpolicy:<hostname>) with the listening ports (C(listening), each
+      C({proto, address, port, process})) and the firewall rules (C(firewall), rule lines per backend
+      C(nftables), C(iptables), C(ip6tables) without packet counters, and the C(firewalld) state).
+    - Values that change from run to run (usage, load, uptime, sessions) sit under C(attrs.state),
+      which drift reports leave out.
   returned: always
   type: list
   elements: dict
@@ -305,7 +311,9 @@ class Inspection(object):
         self.hostname = socket.gethostname()
         self.findings = []
         self.attrs = {}
+        self.state = {}  # values that change run to run: ledger attrs.state, left out of drift
         self.systemd = os.path.isdir('/run/systemd/system')
+        self.network = None
 
     def on(self, *checks):
         return any(check in self.enabled for check in checks)
@@ -343,11 +351,10 @@ def inspect_identity(insp):
         'kernel': uname[2],
         'arch': uname[4],
         'cpu': cpu,
-        'uptime_seconds': int(uptime),
         'boot_time': datetime.utcfromtimestamp(insp.now - uptime).strftime('%Y-%m-%dT%H:%M:%SZ'),
-        'inspected_at': datetime.utcfromtimestamp(insp.now).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'disks': block_devices(),
     })
+    insp.state.update({'inspected_at': iso(insp.now), 'uptime_seconds': int(uptime)})
     ip_bin = insp.module.get_bin_path('ip')
     if ip_bin:
         rc, out, _err = insp.run(ip_bin, '-o', 'addr', 'show')
@@ -381,6 +388,7 @@ def inspect_filesystems(insp):
             continue
         mounts[mount['mountpoint']] = mount  # the last mount on a path is the visible one
     filesystems = []
+    usage = []
     for mountpoint in sorted(mounts):
         mount = mounts[mountpoint]
         if not os.path.isdir(mountpoint):  # file bind mounts (container /etc/hosts ...)
@@ -403,8 +411,8 @@ def inspect_filesystems(insp):
             inode_pct = round(100.0 * (result.f_files - result.f_ffree) / result.f_files, 1)
         readonly = 'ro' in mount['options']
         filesystems.append({'mountpoint': mountpoint, 'device': mount['device'], 'fstype': mount['fstype'],
-                            'size_bytes': size, 'used_bytes': used, 'used_pct': used_pct,
-                            'inodes_used_pct': inode_pct, 'readonly': readonly})
+                            'size_bytes': size, 'readonly': readonly})
+        usage.append({'mountpoint': mountpoint, 'used_bytes': used, 'used_pct': used_pct, 'inodes_used_pct': inode_pct})
         if not readonly:
             insp.graded('fs.usage', mountpoint, used_pct,
                         mountpoint + ' is %(value)s%% full (%(severity)s at %(threshold)s%%): %(free)s free of %(size)s',
@@ -413,6 +421,7 @@ def inspect_filesystems(insp):
                 insp.graded('fs.inodes', mountpoint, inode_pct,
                             mountpoint + ' has used %(value)s%% of its inodes (%(severity)s at %(threshold)s%%)')
     insp.attrs['filesystems'] = filesystems
+    insp.state['filesystems'] = usage
     check_fstab(insp, mounts)
 
 
@@ -453,8 +462,11 @@ def inspect_lvm(insp):
         return
     vgs = parsers.parse_lvm_report(out, VG_COLUMNS)
     rc, out, err = insp.run(lvs_bin, *(report + ('-o', ','.join(LV_COLUMNS))))
-    insp.attrs['logical_volumes'] = parsers.parse_lvm_report(out, LV_COLUMNS) if rc == 0 else []
-    insp.attrs['volume_groups'] = vgs
+    lvs = parsers.parse_lvm_report(out, LV_COLUMNS) if rc == 0 else []
+    insp.attrs['logical_volumes'] = [dict((k, v) for k, v in lv.items() if k != 'data_percent') for lv in lvs]
+    insp.attrs['volume_groups'] = [dict((k, v) for k, v in vg.items() if k != 'vg_free') for vg in vgs]
+    insp.state['volume_groups'] = [{'vg_name': vg['vg_name'], 'vg_free': vg.get('vg_free')} for vg in vgs]
+    insp.state['logical_volumes'] = [{'lv_name': lv['lv_name'], 'data_percent': lv.get('data_percent')} for lv in lvs]
     for vg in vgs:
         if not vg.get('vg_size'):
             continue
@@ -474,8 +486,8 @@ def inspect_memory(insp):
         available = info.get('MemFree', 0) + info.get('Buffers', 0) + info.get('Cached', 0)
     swap_total = info.get('SwapTotal', 0)
     swap_used = swap_total - info.get('SwapFree', 0)
-    insp.attrs.update({'memory_bytes': total, 'memory_available_bytes': available,
-                       'swap_bytes': swap_total, 'swap_used_bytes': swap_used})
+    insp.attrs.update({'memory_bytes': total, 'swap_bytes': swap_total})
+    insp.state.update({'memory_available_bytes': available, 'swap_used_bytes': swap_used})
     if total:
         insp.graded('mem.usage', insp.hostname, round(100.0 * (total - available) / total, 1),
                     'memory is %(value)s%% used (%(severity)s at %(threshold)s%%)')
@@ -484,7 +496,7 @@ def inspect_memory(insp):
                     'swap is %(value)s%% used (%(severity)s at %(threshold)s%%)')
     load1, load5, load15 = parsers.parse_loadavg(read_text('/proc/loadavg', '0 0 0'))
     cpus = insp.attrs.get('cpu', {}).get('count') or 1
-    insp.attrs['load'] = {'1m': load1, '5m': load5, '15m': load15}
+    insp.state['load'] = {'1m': load1, '5m': load5, '15m': load15}
     insp.graded('cpu.load', insp.hostname, round(load5 / cpus, 2),
                 '5-minute load is %(load)s on %(cpus)s CPUs, %(value)s per CPU (%(severity)s at %(threshold)s)',
                 load=load5, cpus=cpus)
@@ -512,7 +524,7 @@ def inspect_processes(insp):
                     '%(value)s zombie process(es) under parent pid ' + str(ppid) + ' (' + parent['comm']
                     + ') (%(severity)s at %(threshold)s): ' + pids
                     + '. The parent does not reap its children; restart or fix it.')
-    insp.attrs['process_count'] = len(processes)
+    insp.state['process_count'] = len(processes)
 
 
 def inspect_services(insp):
@@ -525,7 +537,7 @@ def inspect_services(insp):
         insp.add(unavailable('svc.unavailable', insp.hostname, 'systemctl failed (rc=%d): %s' % (rc, err.strip()[:300])))
         return
     failed = parsers.parse_systemctl_failed(out)
-    insp.attrs['failed_units'] = [unit['unit'] for unit in failed]
+    insp.state['failed_units'] = [unit['unit'] for unit in failed]
     for unit in failed:
         insp.add(finding('svc.failed', 'warning', unit['unit'],
                          'unit %s is %s (%s): see systemctl status %s' % (unit['unit'], unit['active'], unit['sub'], unit['unit']),
@@ -537,15 +549,15 @@ def inspect_services(insp):
 def inspect_logins(insp):
     utmp = read_text_bytes('/run/utmp') or read_text_bytes('/var/run/utmp') or b''
     sessions = [r for r in parsers.parse_utmp(utmp) if r['type'] == parsers.UTMP_USER_PROCESS]
-    insp.attrs['sessions'] = [{'user': r['user'], 'line': r['line'], 'host': r['host'],
+    insp.state['sessions'] = [{'user': r['user'], 'line': r['line'], 'host': r['host'],
                                'since': iso(r['time'])} for r in sessions]
     try:
         data, _truncated = read_tail('/var/log/wtmp', UTMP_TAIL_BYTES, parsers.UTMP_STRUCT.size)
         recent = [r for r in parsers.parse_utmp(data)
                   if r['type'] == parsers.UTMP_USER_PROCESS and r['time'] >= insp.since]
-        insp.attrs['recent_logins'] = [{'user': r['user'], 'host': r['host'], 'at': iso(r['time'])} for r in recent[-50:]]
+        insp.state['recent_logins'] = [{'user': r['user'], 'host': r['host'], 'at': iso(r['time'])} for r in recent[-50:]]
     except (IOError, OSError):
-        insp.attrs['recent_logins'] = None
+        insp.state['recent_logins'] = None
     if not insp.on('login.failed'):
         return
     try:
@@ -618,7 +630,7 @@ def inspect_tmp(insp):
         insp.graded('tmp.usage', path, round(used / MIB, 1),
                     path + ' holds %(prefix)s%(value)s MiB (%(severity)s at %(threshold)s MiB)',
                     prefix='' if complete else 'at least ')
-    insp.attrs['tmp_bytes'] = usage
+    insp.state['tmp_bytes'] = usage
 
 
 CRASH_NAME = re.compile(r'^(hs_err_pid\d+\.log|.+\.crash|core\..+\.(zst|lz4|xz))$')
@@ -669,7 +681,7 @@ def _walk_files(top, depth):
 
 def inspect_crash_files(insp):
     files = crash_files(insp.module.params['core_dump_paths'])
-    insp.attrs['crash_files'] = len(files)
+    insp.state['crash_files'] = len(files)
     for item in files:
         insp.graded('files.core_dump', item['path'], len(files),
                     item['path'] + ': ' + item['kind'] + ', ' + human_bytes(item['size']) + ', modified '
@@ -707,7 +719,7 @@ def inspect_logs(insp):
         return
     samples = [e['message'][:500] for e in errors[-insp.module.params['log_sample_lines']:]] if insp.module.params['log_sample_lines'] else []
     insp.attrs['log_source'] = source
-    insp.attrs['log_error_count'] = len(errors)
+    insp.state['log_error_count'] = len(errors)
     severity, threshold = grade(len(errors), insp.thresholds['log.errors'])
     if severity:
         item = finding('log.errors', severity, source, '%s%d error line(s) in the last %dh in %s (%s at %s); newest: %s' % (
@@ -740,7 +752,65 @@ def inspect_backups(insp):
             insp.add(finding('backup.stale', severity, spec['path'],
                              'newest backup %s is %.1fh old (%s beyond %sh; max age %sh)' % (
                                  newest, age_hours, severity, limit, spec['max_age_hours']), age_hours, limit))
-    insp.attrs['backups'] = evidence
+    insp.state['backups'] = evidence
+
+
+# ---------------------------------------------------------------- network policy
+
+def socket_owners():
+    """{socket inode: 'comm (pid)'} from /proc/*/fd, for naming the process behind a port."""
+    owners = {}
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        fd_dir = '/proc/%s/fd' % pid
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        comm = None
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith('socket:['):
+                if comm is None:
+                    comm = (read_text('/proc/%s/comm' % pid, '?') or '?').strip()
+                owners[int(target[8:-1])] = '%s (%s)' % (comm, pid)
+    return owners
+
+
+def inspect_network(insp):
+    """Listening ports and firewall rules: the host's side of the network-policy ledger."""
+    sockets = []
+    for proto in ('tcp', 'tcp6', 'udp', 'udp6'):
+        text = read_text('/proc/net/%s' % proto)
+        if text:
+            sockets.extend(parsers.parse_proc_net(text, proto))
+    owners = socket_owners()
+    listening = sorted(({'proto': s['proto'], 'address': s['address'], 'port': s['port'],
+                         'process': owners.get(s['inode'], '?').rsplit(' (', 1)[0]} for s in sockets),
+                       key=lambda s: (s['proto'], s['port'], s['address']))
+    firewall = {}
+    for name, command in (('nftables', ('nft', 'list', 'ruleset')), ('iptables', ('iptables-save',)),
+                          ('ip6tables', ('ip6tables-save',))):
+        binary = insp.module.get_bin_path(command[0])
+        if not binary:
+            continue
+        rc, out, err = insp.run(binary, *command[1:])
+        if rc == 0:
+            firewall[name] = parsers.normalize_ruleset(out)
+        else:
+            insp.add(unavailable('network.unavailable', insp.hostname, '%s failed (rc=%d): %s' % (
+                ' '.join(command), rc, err.strip()[:300])))
+    firewall_cmd = insp.module.get_bin_path('firewall-cmd')
+    if firewall_cmd:
+        rc, out, _err = insp.run(firewall_cmd, '--state')
+        firewall['firewalld'] = out.strip() if rc == 0 else 'not running'
+    if not firewall:
+        insp.add(unavailable('network.unavailable', insp.hostname, 'no nft, iptables-save or firewall-cmd: firewall rules not recorded'))
+    insp.network = {'hostname': insp.hostname, 'listening': listening, 'firewall': firewall}
 
 
 # ---------------------------------------------------------------- time sync
@@ -773,8 +843,9 @@ def inspect_time(insp):
             insp.add(unavailable('ntp.unavailable', insp.hostname, 'cannot read the clock state: %s' % result))
             return
         sync = {'synchronized': result, 'source': 'kernel adjtimex'}
+    insp.state['clock_synchronized'] = sync.pop('synchronized')
     insp.attrs['time_sync'] = sync
-    if not sync['synchronized']:
+    if not insp.state['clock_synchronized']:
         insp.add(finding('ntp.unsynced', 'warning', insp.hostname,
                          'system clock is not synchronised (%s): check chronyd/ntpd/timesyncd and its servers' % sync['source'],
                          value=False))
@@ -794,6 +865,7 @@ GATHERERS = (
     (('log.errors',), inspect_logs, False),
     (('backup.stale', 'backup.missing'), inspect_backups, False),
     (('ntp.unsynced',), inspect_time, True),
+    ((), inspect_network, True),
 )
 
 
@@ -810,6 +882,14 @@ def inspect(insp):
     severity_order = {'critical': 0, 'warning': 1, 'info': 2}
     insp.findings.sort(key=lambda f: (severity_order[f['severity']], f['check'], f['subject']))
     return insp.findings
+
+
+def ledger_items(insp):
+    attrs = dict(insp.attrs, state=insp.state)
+    items = [{'kind': 'os', 'key': 'host:%s' % insp.hostname, 'attrs': attrs}]
+    if insp.network is not None:
+        items.append({'kind': 'network', 'key': 'netpolicy:%s' % insp.hostname, 'attrs': insp.network})
+    return items
 
 
 def main():
@@ -849,7 +929,7 @@ def main():
     summary = dict((severity, sum(1 for f in findings if f['severity'] == severity)) for severity in ('critical', 'warning', 'info'))
     module.exit_json(
         changed=False,
-        ledger=[{'kind': 'os', 'key': 'host:%s' % insp.hostname, 'attrs': insp.attrs}],
+        ledger=ledger_items(insp),
         findings=findings,
         summary=summary,
         checks=sorted(enabled),

@@ -1,0 +1,296 @@
+"""bjeic-ops: the command line over the wrapper (a thin layer: parse, call, print, exit)."""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+
+from . import BjeicOpsError, __version__, export, ledger
+from .i18n import label
+from .ingest import RunStats
+from .paths import store_url
+from .progress import PlainProgress, RichProgress, summary_line
+from .run import EXIT_ERROR, RunOptions, execute
+from .store import Store
+
+EPILOG = '''exit codes of `run`: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable (as
+ansible-playbook), 10 findings at or above --fail-on, 99 interrupted.'''
+
+
+def parse_extra_vars(values):
+    """-e KEY=VALUE, -e JSON or -e @FILE (JSON or YAML), like ansible-playbook."""
+    merged = {}
+    for value in values or []:
+        if value.startswith('@'):
+            import yaml
+            with open(value[1:]) as handle:
+                data = yaml.safe_load(handle) or {}
+        elif value.lstrip().startswith('{'):
+            data = json.loads(value)
+        else:
+            data = {}
+            for pair in value.split():
+                key, sep, item = pair.partition('=')
+                if not sep:
+                    raise BjeicOpsError('extra var %r is not KEY=VALUE, JSON or @FILE' % pair)
+                data[key] = item
+        if not isinstance(data, dict):
+            raise BjeicOpsError('extra vars %r are not a mapping' % value)
+        merged.update(data)
+    return merged
+
+
+def parse_when(text):
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BjeicOpsError('not a date or time: %r (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)' % text)
+    if value.tzinfo is None:
+        value = value.astimezone()  # local time as typed by the operator
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def default_operator():
+    import getpass
+    return os.environ.get('BJEIC_OPS_OPERATOR') or getpass.getuser()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='bjeic-ops', description='Operations runs, ledgers and change records.',
+                                     epilog=EPILOG)
+    parser.add_argument('--version', action='version', version='bjeic-ops ' + __version__)
+    parser.add_argument('--store', help='store URL (default: BJEIC_OPS_STORE, else SQLite in the XDG data dir)')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    run = sub.add_parser('run', help='run a playbook and record it', epilog=EPILOG)
+    run.add_argument('playbook', help='path, or a name under playbooks/ (daily_inspection.yml)')
+    run.add_argument('-i', '--inventory', required=True)
+    run.add_argument('-l', '--limit')
+    run.add_argument('-C', '--check', action='store_true')
+    run.add_argument('-D', '--diff', action='store_true')
+    run.add_argument('-e', '--extra-vars', action='append', default=[], metavar='VARS')
+    run.add_argument('--ticket', help='change ticket id recorded with every change')
+    run.add_argument('--operator', default=default_operator(),
+                     help='who runs it (default: BJEIC_OPS_OPERATOR, else the login name)')
+    run.add_argument('--secret-env', action='append', default=[], metavar='NAME',
+                     help='environment variable whose value must never be stored (repeatable)')
+    run.add_argument('--junit', metavar='FILE', help='write JUnit XML: one testcase per host x task')
+    run.add_argument('--fail-on', choices=('critical', 'warning'), help='exit 10 when findings reach this severity')
+    run.add_argument('-v', '--verbose', action='count', default=0)
+
+    sub.add_parser('runs', help='list recorded runs').add_argument('--limit', type=int, default=30)
+
+    fnd = sub.add_parser('findings', help='findings of a run (default: the latest complete run)')
+    fnd.add_argument('--run', type=int)
+    fnd.add_argument('--severity', action='append', choices=('critical', 'warning', 'info'))
+    fnd.add_argument('--host')
+    _output_options(fnd)
+
+    led = sub.add_parser('ledger', help='the current ledger of a kind, or `ledger diff KIND` for drift')
+    led.add_argument('words', nargs='+', metavar='KIND | diff KIND', help='os, db, network, cloud, backup or all')
+    led.add_argument('--run', type=int, help='the ledger as observed by this run')
+    led.add_argument('--from', dest='from_run', type=int, help='diff: older run')
+    led.add_argument('--to', dest='to_run', type=int, help='diff: newer run (default: current ledger)')
+    led.add_argument('--since', help='diff: the ledger as it stood at this date against the current one')
+    _output_options(led)
+
+    chg = sub.add_parser('changes', help='change records (变更记录单)')
+    chg.add_argument('--since')
+    chg.add_argument('--host')
+    chg.add_argument('--run', type=int)
+    _output_options(chg)
+
+    rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
+    rb.add_argument('change_id', type=int)
+    rb.add_argument('-C', '--check', action='store_true')
+    rb.add_argument('--ticket')
+    rb.add_argument('--operator', default=default_operator())
+    return parser
+
+
+def _output_options(parser):
+    parser.add_argument('--format', choices=export.FORMATS, default='table')
+    parser.add_argument('--out', metavar='FILE', help='file for csv, json or xlsx')
+    parser.add_argument('--lang', choices=('zh', 'en'), default='zh', help='document language (default Chinese)')
+
+
+class Cancel:
+    """SIGINT / SIGTERM ask ansible-runner to stop the run; a second Ctrl-C is not needed."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def install(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self.event.set())
+
+    def __call__(self):
+        return self.event.is_set()
+
+
+def cmd_run(args, store):
+    options = RunOptions(playbook=args.playbook, inventory=args.inventory, limit=args.limit, check=args.check,
+                         diff=args.diff, extravars=parse_extra_vars(args.extra_vars), operator=args.operator,
+                         ticket=args.ticket, secret_env=tuple(args.secret_env), fail_on=args.fail_on,
+                         verbosity=args.verbose)
+    return _execute_with_progress(lambda observer, cancel: execute(_with_cancel(options, cancel), store, observer),
+                                  store, args.junit)
+
+
+def _with_cancel(options, cancel):
+    options.cancel = cancel
+    return options
+
+
+def _execute_with_progress(start, store, junit_path=None):
+    cancel = Cancel()
+    cancel.install()
+    if sys.stdout.isatty():
+        from rich.console import Console
+        observer = RichProgress(Console())
+    else:
+        observer = PlainProgress(sys.stdout)
+    outcome = None
+    try:
+        outcome = start(observer, cancel)
+    finally:
+        observer.close(outcome.stats if outcome else RunStats())
+    print('run %d %s (%s, rc=%s) -> exit %d' % (outcome.run_id, outcome.state, outcome.status, outcome.rc, outcome.exit_code))
+    if junit_path:
+        from . import junit
+        junit.write(junit_path, store.get_run(outcome.run_id), store.host_results(outcome.run_id))
+    return outcome.exit_code
+
+
+def cmd_rollback(args, store):
+    from .rollback import rollback
+    return _execute_with_progress(lambda observer, cancel: rollback(store, args.change_id, args.operator, args.ticket,
+                                                                    args.check, observer, cancel), store)
+
+
+def cmd_runs(args, store):
+    rows = [{'id': r['id'], 'state': r['state'], 'status': r['status'], 'rc': r['rc'], 'playbook': r['playbook'],
+             'check': r['check_mode'], 'operator': r['operator'], 'ticket': r['ticket'],
+             'started': r['started_at'], 'finished': r['finished_at']} for r in store.list_runs(args.limit)]
+    show(rows, 'table', None, 'en')
+    return 0
+
+
+def cmd_findings(args, store):
+    rows = [{'run_id': f['run_id'], 'host': f['host'], 'severity': f['severity'], 'check': f['check_id'],
+             'subject': f['subject'], 'value': f['value'], 'message': f['message']}
+            for f in store.findings(args.run, args.severity, args.host)]
+    show(rows, args.format, args.out, args.lang)
+    return 0
+
+
+def cmd_ledger(args, store):
+    words = args.words
+    if words[0] == 'diff':
+        if len(words) != 2 or words[1] not in ledger.KINDS:
+            raise BjeicOpsError('usage: bjeic-ops ledger diff KIND --from RUN [--to RUN] | --since DATE; KIND is one of %s'
+                                % ', '.join(ledger.KINDS))
+        kind = words[1]
+        if args.since:
+            old = store.ledger(kind, before=parse_when(args.since))
+        elif args.from_run:
+            old = store.ledger(kind, run_id=args.from_run)
+        else:
+            raise BjeicOpsError('ledger diff needs --from RUN or --since DATE')
+        new = store.ledger(kind, run_id=args.to_run) if args.to_run else store.ledger(kind)
+        show(ledger.diff(old, new), args.format, args.out, args.lang)
+        return 0
+    kind = words[0]
+    if kind not in ledger.KINDS + ('all',) or len(words) != 1:
+        raise BjeicOpsError('ledger kind must be one of %s or all, got %s' % (', '.join(ledger.KINDS), ' '.join(words)))
+    kinds = ledger.KINDS if kind == 'all' else (kind,)
+    sheets = [('sheet_' + k, ledger.rows(store.ledger(k, run_id=args.run), k)) for k in kinds]
+    if args.format == 'xlsx':
+        _need_out(args)
+        export.write_xlsx(args.out, sheets, args.lang)
+        print('wrote %s' % args.out)
+        return 0
+    if kind == 'all' and args.format != 'json':
+        raise BjeicOpsError('ledger all exports as xlsx (one sheet per kind) or json')
+    if kind == 'all':
+        _need_out(args)
+        data = {label(title, args.lang): rows for title, rows in sheets}
+        export.write_json(args.out, data)
+        print('wrote %s' % args.out)
+        return 0
+    show(sheets[0][1], args.format, args.out, args.lang)
+    return 0
+
+
+def cmd_changes(args, store):
+    since = parse_when(args.since) if args.since else None
+    rows = [{'id': c['id'], 'at': c['at'], 'host': c['host'], 'task': c['task'], 'module': c['module'],
+             'object': c['object'], 'action': c['action'], 'before': c['before'], 'after': c['after'],
+             'diff': c['diff'], 'operator': c['operator'], 'ticket': c['ticket'], 'rollback': c['rollback'],
+             'run_id': c['run_id']} for c in store.changes(since, args.host, args.run)]
+    if args.format == 'xlsx':
+        _need_out(args)
+        export.write_xlsx(args.out, [('sheet_changes', rows)], args.lang)
+        print('wrote %s' % args.out)
+        return 0
+    show(rows, args.format, args.out, args.lang)
+    return 0
+
+
+def _need_out(args):
+    if not args.out:
+        raise BjeicOpsError('--format %s needs --out FILE' % args.format)
+
+
+def show(rows, fmt, out, lang):
+    if fmt == 'csv':
+        if not out:
+            raise BjeicOpsError('--format csv needs --out FILE')
+        export.write_csv(out, rows, lang)
+        print('wrote %s' % out)
+    elif fmt == 'json':
+        if out:
+            export.write_json(out, rows)
+            print('wrote %s' % out)
+        else:
+            print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    elif fmt == 'xlsx':
+        if not out:
+            raise BjeicOpsError('--format xlsx needs --out FILE')
+        export.write_xlsx(out, [('sheet', rows)], lang)
+        print('wrote %s' % out)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        table = Table(show_lines=False)
+        columns = export.columns_of(rows)
+        for column in columns:
+            table.add_column(label(column, lang), overflow='fold')
+        for row in rows:
+            table.add_row(*[str(export._cell(row.get(c))) for c in columns])
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
+        if not rows:
+            print('(nothing)')
+
+
+COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
+            'changes': cmd_changes, 'rollback': cmd_rollback}
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        store = Store(store_url(args.store))
+        return COMMANDS[args.command](args, store)
+    except BjeicOpsError as exc:
+        print('bjeic-ops: %s' % exc, file=sys.stderr)
+        return EXIT_ERROR
+    except (OSError, ValueError) as exc:
+        print('bjeic-ops: %s' % exc, file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Turn ansible-runner events into store rows as they arrive (streaming: memory stays flat).
+
+Only the result contract is read from a result (`ledger`, `findings`, `changes`, `rollback`)
+plus Ansible's own `changed`, `diff` and `msg`; printed text is never parsed.
+"""
+import difflib
+import time
+from dataclasses import dataclass, field
+
+from .redact import Redactor
+from .store import now
+
+EVENT_STATUS = {'runner_on_ok': 'ok', 'runner_on_failed': 'failed',
+                'runner_on_unreachable': 'unreachable', 'runner_on_skipped': 'skipped'}
+OBJECT_KEYS = ('dest', 'path', 'name', 'key', 'pkg', 'src', 'unit')
+MAX_TEXT = 64 * 1024
+
+
+@dataclass
+class RunStats:
+    """What a progress display needs; updated per event."""
+    hosts_planned: set = field(default_factory=set)
+    hosts_seen: set = field(default_factory=set)
+    hosts_failed: set = field(default_factory=set)
+    hosts_unreachable: set = field(default_factory=set)
+    tasks_done: int = 0
+    changed: int = 0
+    findings: dict = field(default_factory=lambda: {'critical': 0, 'warning': 0, 'info': 0})
+    current_task: str = ''
+
+    @property
+    def hosts_total(self):
+        return len(self.hosts_planned | self.hosts_seen)
+
+
+class Ingestor:
+    """event_handler for ansible-runner: buffers rows and writes them in batches."""
+
+    def __init__(self, store, run_id, redactor=None, operator=None, ticket=None, check_mode=False,
+                 observer=None, batch_rows=200, batch_seconds=1.0, keep_events_on_disk=False):
+        self.store = store
+        self.run_id = run_id
+        self.redactor = redactor or Redactor()
+        self.operator = operator
+        self.ticket = ticket
+        self.check_mode = check_mode
+        self.observer = observer
+        self.stats = RunStats()
+        self.batch_rows = batch_rows
+        self.batch_seconds = batch_seconds
+        self.keep_events_on_disk = keep_events_on_disk
+        self._buffer = self._empty()
+        self._buffered = 0
+        self._last_flush = time.monotonic()
+        self.on_play_start = None  # set by the runner: callable(pattern) -> host names
+
+    @staticmethod
+    def _empty():
+        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': []}
+
+    def __call__(self, event):
+        kind = event.get('event')
+        data = event.get('event_data') or {}
+        if kind == 'playbook_on_play_start' and self.on_play_start:
+            self.stats.hosts_planned |= self.on_play_start(data.get('play_pattern', 'all'))
+        elif kind == 'playbook_on_task_start':
+            self.stats.current_task = data.get('task', '')
+        status = EVENT_STATUS.get(kind)
+        if status and data.get('host'):
+            self._host_result(data, status)
+            if self.observer:
+                self.observer.update(self.stats)
+        if self._buffered >= self.batch_rows or time.monotonic() - self._last_flush >= self.batch_seconds:
+            self.flush()
+        # Returning False keeps the event out of the artifact directory: results live in the
+        # store, redacted; job_events on disk would hold them unredacted.
+        return self.keep_events_on_disk
+
+    def _host_result(self, data, status):
+        host = data['host']
+        res = data.get('res') or {}
+        module = data.get('task_action') or ''
+        at = now()
+        self.stats.hosts_seen.add(host)
+        self.stats.tasks_done += 1
+        if status == 'failed' and not data.get('ignore_errors'):
+            self.stats.hosts_failed.add(host)
+        elif status == 'unreachable':
+            self.stats.hosts_unreachable.add(host)
+        changed = bool(res.get('changed'))
+        self.stats.changed += changed
+        self._add('host_results', {
+            'run_id': self.run_id, 'host': host, 'task': data.get('task', '')[:500], 'module': module[:200],
+            'status': status, 'changed': changed, 'msg': self.redactor.text(str(res.get('msg', '')))[:MAX_TEXT],
+            'duration': int(float(data.get('duration') or 0) * 1000), 'at': at})
+        for item in _results_of(res):
+            self._contract(host, data, module, item, at)
+
+    def _contract(self, host, data, module, res, at):
+        clean = self.redactor.data
+        for item in res.get('findings') or []:
+            severity = item.get('severity', 'info')
+            self.stats.findings[severity] = self.stats.findings.get(severity, 0) + 1
+            self._add('findings', {
+                'run_id': self.run_id, 'host': host, 'check_id': item.get('check', '?'), 'severity': severity,
+                'subject': str(item.get('subject', ''))[:1000], 'value': clean(item.get('value')),
+                'threshold': clean(item.get('threshold')), 'message': self.redactor.text(str(item.get('message', ''))),
+                'at': at})
+        for item in res.get('ledger') or []:
+            self._add('ledger_items', {
+                'run_id': self.run_id, 'host': host, 'kind': item.get('kind'), 'key': item.get('key'),
+                'attrs': clean(item.get('attrs') or {}), 'seen_at': at})
+        if res.get('changed') and not self.check_mode:
+            for record in change_records(module, res):
+                record.update(run_id=self.run_id, host=host, task=data.get('task', '')[:500], module=module[:200],
+                              operator=self.operator, ticket=self.ticket, at=at,
+                              before=clean(record['before']), after=clean(record['after']),
+                              diff=self.redactor.text(record['diff'] or '')[:MAX_TEXT] or None,
+                              rollback=clean(record['rollback']))
+                self._add('changes', record)
+
+    def _add(self, table, row):
+        self._buffer[table].append(row)
+        self._buffered += 1
+
+    def flush(self):
+        if self._buffered:
+            self.store.write_batch(self._buffer)
+        self._buffer = self._empty()
+        self._buffered = 0
+        self._last_flush = time.monotonic()
+
+
+def _results_of(res):
+    """A task's result, or each item's result for a loop."""
+    if isinstance(res.get('results'), list):
+        return [item for item in res['results'] if isinstance(item, dict)]
+    return [res]
+
+
+def change_records(module, res):
+    """Change records for one changed result: from its `changes` (the contract), else from `diff`."""
+    diffs = res.get('diff') or []
+    if isinstance(diffs, dict):
+        diffs = [diffs]
+    diff_text = '\n'.join(filter(None, (unified_diff(d) for d in diffs))) or None
+    rollback = res.get('rollback')
+    if res.get('changes'):
+        return [{'object': str(c.get('object', ''))[:1000], 'action': str(c.get('action', ''))[:200],
+                 'before': c.get('before'), 'after': c.get('after'), 'diff': diff_text, 'rollback': rollback}
+                for c in res['changes']]
+    args = (res.get('invocation') or {}).get('module_args') or {}
+    target = next((str(res.get(k) or args.get(k)) for k in OBJECT_KEYS if res.get(k) or args.get(k)), '')
+    before = [d.get('before') for d in diffs if 'before' in d]
+    after = [d.get('after') for d in diffs if 'after' in d]
+    return [{'object': target[:1000], 'action': module, 'before': _single(before), 'after': _single(after),
+             'diff': diff_text, 'rollback': rollback}]
+
+
+def _single(values):
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+def unified_diff(diff):
+    before, after = diff.get('before'), diff.get('after')
+    if isinstance(before, str) and isinstance(after, str):
+        lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True),
+                                     diff.get('before_header', 'before'), diff.get('after_header', 'after'))
+        return ''.join(lines)[:MAX_TEXT]
+    return None

@@ -1,0 +1,117 @@
+"""Configuration ledgers (台账): rows per kind for tables and exports, and drift between runs."""
+import json
+
+from .store import dumps
+
+KINDS = ('os', 'db', 'network', 'cloud', 'backup')
+GIB = 1024 ** 3
+
+
+def _gib(value):
+    return round(value / GIB, 1) if isinstance(value, (int, float)) else None
+
+
+def _os_row(attrs):
+    os_info = attrs.get('os') or {}
+    cpu = attrs.get('cpu') or {}
+    sync = attrs.get('time_sync') or {}
+    return {
+        'hostname': attrs.get('hostname'), 'fqdn': attrs.get('fqdn'),
+        'addresses': ', '.join(a['address'] for a in attrs.get('addresses') or [] if a.get('family') == 'inet'),
+        'os': os_info.get('pretty_name') or ' '.join(filter(None, (os_info.get('name'), os_info.get('version')))),
+        'kernel': attrs.get('kernel'), 'arch': attrs.get('arch'),
+        'cpu_count': cpu.get('count'), 'cpu_model': cpu.get('model'),
+        'memory_gib': _gib(attrs.get('memory_bytes')), 'swap_gib': _gib(attrs.get('swap_bytes')),
+        'disks': ', '.join('%s %sG' % (d['name'], _gib(d.get('size_bytes'))) for d in attrs.get('disks') or []),
+        'filesystems': ', '.join('%s %s %sG' % (f['mountpoint'], f['fstype'], _gib(f.get('size_bytes')))
+                                 for f in attrs.get('filesystems') or []),
+        'volume_groups': ', '.join('%s %sG' % (v['vg_name'], _gib(v.get('vg_size'))) for v in attrs.get('volume_groups') or []),
+        'time_sync': sync.get('source'),
+        'boot_time': attrs.get('boot_time'),
+    }
+
+
+def _network_row(attrs):
+    firewall = attrs.get('firewall') or {}
+    rules = sum(len(v) for v in firewall.values() if isinstance(v, list))
+    return {
+        'hostname': attrs.get('hostname'),
+        'listening': ', '.join('%s/%s %s' % (s['port'], s['proto'], s.get('process', '?'))
+                               for s in attrs.get('listening') or []),
+        'firewall_backends': ', '.join(sorted(k for k, v in firewall.items() if v)),
+        'firewall_rules': rules,
+    }
+
+
+def _generic_row(attrs):
+    return {'attrs': dumps({k: v for k, v in attrs.items() if k != 'state'})}
+
+
+ROW_BUILDERS = {'os': _os_row, 'network': _network_row}
+
+
+def rows(items, kind):
+    """Flat rows (dicts in column order) for ledger items of one kind."""
+    build = ROW_BUILDERS.get(kind, _generic_row)
+    out = []
+    for item in items:
+        row = {'key': item['key'], 'host': item['host']}
+        row.update(build(item['attrs']))
+        row['seen_at'] = item['seen_at'].strftime('%Y-%m-%d %H:%M:%S') if hasattr(item['seen_at'], 'strftime') else item['seen_at']
+        row['run_id'] = item['run_id']
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- drift
+
+IDENTITY_KEYS = ('mountpoint', 'name', 'vg_name', 'lv_name', 'key', 'id', 'unit')
+
+
+def flatten(value, prefix=''):
+    """{dotted path: scalar or list of scalars}. Lists of dicts are keyed by an identity field
+    (mountpoint, name, ...) so reordering is not drift; `state` holds run-to-run values and is left out."""
+    flat = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == 'state' and not prefix:
+                continue
+            flat.update(flatten(item, '%s.%s' % (prefix, key) if prefix else str(key)))
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        for index, item in enumerate(value):
+            ident = next((str(item[k]) for k in IDENTITY_KEYS if k in item), None)
+            if ident is None and {'proto', 'port'} <= set(item):
+                ident = '%s/%s/%s' % (item['proto'], item.get('address', ''), item['port'])
+            flat.update(flatten(item, '%s[%s]' % (prefix, ident if ident is not None else index)))
+    elif isinstance(value, list):
+        flat[prefix] = sorted(json.dumps(item, sort_keys=True) if not isinstance(item, str) else item for item in value)
+    else:
+        flat[prefix] = value
+    return flat
+
+
+def diff(old_items, new_items):
+    """Drift between two ledgers of one kind: [{key, change, path, before, after}].
+
+    change is added / removed for whole items and changed for attributes; for list attributes
+    (firewall rule lines) `before` / `after` hold only the elements removed / added.
+    """
+    old = {item['key']: item for item in old_items}
+    new = {item['key']: item for item in new_items}
+    drift = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            drift.append({'key': key, 'change': 'added', 'path': '', 'before': None, 'after': None})
+            continue
+        if key not in new:
+            drift.append({'key': key, 'change': 'removed', 'path': '', 'before': None, 'after': None})
+            continue
+        before, after = flatten(old[key]['attrs']), flatten(new[key]['attrs'])
+        for path in sorted(set(before) | set(after)):
+            a, b = before.get(path), after.get(path)
+            if a == b:
+                continue
+            if isinstance(a, list) and isinstance(b, list):
+                a, b = [x for x in a if x not in b], [x for x in b if x not in a]
+            drift.append({'key': key, 'change': 'changed', 'path': path, 'before': a, 'after': b})
+    return drift

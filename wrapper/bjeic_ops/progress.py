@@ -1,0 +1,59 @@
+"""Progress while a run goes: a live rich display on a terminal, plain lines otherwise (CI)."""
+import time
+
+
+class PlainProgress:
+    """One line per host result that changes the picture, and at most one status line every 10 s."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self._reported = set()
+        self._last = 0.0
+
+    def update(self, stats):
+        news = (stats.hosts_failed | stats.hosts_unreachable) - self._reported
+        for host in sorted(news):
+            state = 'unreachable' if host in stats.hosts_unreachable else 'failed'
+            print('host %s %s' % (host, state), file=self.stream, flush=True)
+        self._reported |= news
+        if time.monotonic() - self._last >= 10:
+            self._last = time.monotonic()
+            print(summary_line(stats), file=self.stream, flush=True)
+
+    def close(self, stats):
+        print(summary_line(stats), file=self.stream, flush=True)
+
+
+class RichProgress:
+    def __init__(self, console):
+        from rich.live import Live
+        self.console = console
+        self.live = Live(console=console, refresh_per_second=4, transient=False)
+        self.live.start()
+
+    def update(self, stats):
+        self.live.update(self._render(stats))
+
+    def _render(self, stats):
+        from rich.table import Table
+        table = Table.grid(padding=(0, 2))
+        total = stats.hosts_total or '?'
+        table.add_row('[bold]hosts[/]', '%d / %s reported' % (len(stats.hosts_seen), total),
+                      '[red]failed %d[/]' % len(stats.hosts_failed),
+                      '[magenta]unreachable %d[/]' % len(stats.hosts_unreachable))
+        table.add_row('[bold]findings[/]', '[red]critical %d[/]' % stats.findings.get('critical', 0),
+                      '[yellow]warning %d[/]' % stats.findings.get('warning', 0),
+                      'info %d' % stats.findings.get('info', 0))
+        table.add_row('[bold]task[/]', stats.current_task or '-', 'changed %d' % stats.changed, '')
+        return table
+
+    def close(self, stats):
+        self.live.update(self._render(stats))
+        self.live.stop()
+
+
+def summary_line(stats):
+    return ('hosts %d/%s reported, %d failed, %d unreachable; findings: %d critical, %d warning, %d info; %d changed'
+            % (len(stats.hosts_seen), stats.hosts_total or '?', len(stats.hosts_failed), len(stats.hosts_unreachable),
+               stats.findings.get('critical', 0), stats.findings.get('warning', 0), stats.findings.get('info', 0),
+               stats.changed))

@@ -1,0 +1,296 @@
+"""The store: the one place that knows SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
+
+Runs, host results, findings, ledger items and changes. A run is `running` until it ends;
+only `complete` runs feed the current ledger, so an interrupted run never becomes current.
+Writes come in batches, one transaction each, so what is stored is always consistent.
+"""
+import json
+import os
+import socket
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text, create_engine, event, func, insert, select, update)
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import BjeicOpsError
+
+SCHEMA_VERSION = 1
+RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
+
+metadata = MetaData()
+
+schema_version = Table('schema_version', metadata, Column('version', Integer, nullable=False))
+
+runs = Table(
+    'runs', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('playbook', String(500), nullable=False),
+    Column('inventory', String(1000)),
+    Column('limit', String(1000)),
+    Column('check_mode', Boolean, nullable=False, default=False),
+    Column('operator', String(200)),
+    Column('ticket', String(200)),
+    Column('extra_vars', JSON),                     # redacted
+    Column('controller', String(255), nullable=False),
+    Column('pid', Integer),
+    Column('state', String(20), nullable=False),    # running, complete, incomplete
+    Column('status', String(20)),                   # ansible-runner status
+    Column('rc', Integer),
+    Column('started_at', DateTime(timezone=True), nullable=False),
+    Column('finished_at', DateTime(timezone=True)),
+)
+
+host_results = Table(
+    'host_results', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
+    Column('host', String(255), nullable=False),
+    Column('task', String(500)),
+    Column('module', String(200)),
+    Column('status', String(20), nullable=False),   # ok, failed, unreachable, skipped
+    Column('changed', Boolean, nullable=False, default=False),
+    Column('msg', Text),
+    Column('duration', Integer),                     # milliseconds
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
+findings = Table(
+    'findings', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
+    Column('host', String(255), nullable=False),
+    Column('check_id', String(100), nullable=False),
+    Column('severity', String(10), nullable=False),
+    Column('subject', String(1000)),
+    Column('value', JSON),
+    Column('threshold', JSON),
+    Column('message', Text),
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
+ledger_items = Table(
+    'ledger_items', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
+    Column('host', String(255), nullable=False),
+    Column('kind', String(20), nullable=False),
+    Column('key', String(500), nullable=False),
+    Column('attrs', JSON, nullable=False),
+    Column('seen_at', DateTime(timezone=True), nullable=False),
+    Index('ix_ledger_kind_key', 'kind', 'key'),
+)
+
+changes = Table(
+    'changes', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
+    Column('host', String(255), nullable=False),
+    Column('task', String(500)),
+    Column('module', String(200)),
+    Column('object', String(1000)),
+    Column('action', String(200)),
+    Column('before', JSON),
+    Column('after', JSON),
+    Column('diff', Text),
+    Column('rollback', JSON),
+    Column('operator', String(200)),
+    Column('ticket', String(200)),
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
+# Migrations: version -> function(connection). Version 1 is the tables above; add new
+# versions here (never edit an old one) and bump SCHEMA_VERSION.
+MIGRATIONS = {}
+
+
+class StoreError(BjeicOpsError):
+    pass
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')       # readers do not block the writer
+    cursor.execute('PRAGMA synchronous=NORMAL')
+    cursor.execute('PRAGMA foreign_keys=ON')
+    cursor.execute('PRAGMA busy_timeout=30000')     # two runs at once wait, not fail
+    cursor.close()
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    def __init__(self, url):
+        self.url = url
+        try:
+            if url.startswith('sqlite'):
+                self.engine = create_engine(url, connect_args={'timeout': 30})
+                event.listen(self.engine, 'connect', _sqlite_pragmas)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+            self._migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError('cannot open the store at %s: %s' % (_safe_url(url), exc.__class__.__name__ + ': ' + str(exc).splitlines()[0]))
+        self.reap_stale_runs()
+
+    # ------------------------------------------------------------ schema
+    def _migrate(self):
+        with self.engine.begin() as conn:
+            metadata.create_all(conn, tables=[schema_version])
+            current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+            if current is None:
+                metadata.create_all(conn)
+                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+                return
+            if current > SCHEMA_VERSION:
+                raise StoreError('the store has schema version %d, newer than this bjeic-ops knows (%d): upgrade bjeic-ops'
+                                 % (current, SCHEMA_VERSION))
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](conn)
+                conn.execute(insert(schema_version).values(version=version))
+
+    def version(self):
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(schema_version.c.version))).scalar()
+
+    # ------------------------------------------------------------ runs
+    def begin_run(self, playbook, inventory=None, limit=None, check_mode=False, operator=None, ticket=None,
+                  extra_vars=None):
+        with self.engine.begin() as conn:
+            return conn.execute(insert(runs).values(
+                playbook=playbook, inventory=inventory, limit=limit, check_mode=check_mode, operator=operator,
+                ticket=ticket, extra_vars=extra_vars or {}, controller=socket.gethostname(), pid=os.getpid(),
+                state=RUNNING, started_at=now())).inserted_primary_key[0]
+
+    def finish_run(self, run_id, state, status=None, rc=None):
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(
+                state=state, status=status, rc=rc, finished_at=now()))
+
+    def reap_stale_runs(self):
+        """Runs left `running` by a controller process on this machine that is gone (kill -9, crash)."""
+        host = socket.gethostname()
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(runs.c.id, runs.c.pid).where(
+                runs.c.state == RUNNING, runs.c.controller == host)).all()
+            dead = [row.id for row in rows if not row.pid or not _pid_alive(row.pid)]
+            if dead:
+                conn.execute(update(runs).where(runs.c.id.in_(dead)).values(
+                    state=INCOMPLETE, status='killed', finished_at=now()))
+        return dead
+
+    def write_batch(self, rows):
+        """Insert rows {table name: [dict, ...]} in one transaction."""
+        tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
+                  'changes': changes}
+        with self.engine.begin() as conn:
+            for name, items in rows.items():
+                if items:
+                    conn.execute(insert(tables[name]), items)
+
+    def get_run(self, run_id):
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise StoreError('no run %s in the store; `bjeic-ops runs` lists them' % run_id)
+        return dict(row)
+
+    def list_runs(self, limit=50):
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).mappings()]
+
+    def host_results(self, run_id):
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                select(host_results).where(host_results.c.run_id == run_id).order_by(host_results.c.id)).mappings()]
+
+    # ------------------------------------------------------------ findings
+    def findings(self, run_id=None, severity=None, host=None):
+        query = select(findings).order_by(findings.c.id)
+        if run_id is None:
+            latest = self.latest_complete_run()
+            if latest is None:
+                return []
+            run_id = latest
+        query = query.where(findings.c.run_id == run_id)
+        if severity:
+            query = query.where(findings.c.severity.in_(severity))
+        if host:
+            query = query.where(findings.c.host == host)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def latest_complete_run(self):
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(runs.c.id)).where(runs.c.state == COMPLETE)).scalar()
+
+    # ------------------------------------------------------------ ledger
+    def ledger(self, kind, run_id=None, before=None):
+        """Latest observation of each key of `kind` from complete runs.
+
+        `run_id`: as observed by that run only. `before`: as it stood at that time.
+        """
+        with self.engine.connect() as conn:
+            if run_id is not None:
+                run = self.get_run(run_id)
+                if run['state'] != COMPLETE:
+                    raise StoreError('run %s is %s; only complete runs have a ledger' % (run_id, run['state']))
+                query = select(ledger_items).where(ledger_items.c.kind == kind, ledger_items.c.run_id == run_id)
+            else:
+                newest = select(func.max(ledger_items.c.id)).join(runs, runs.c.id == ledger_items.c.run_id).where(
+                    runs.c.state == COMPLETE, ledger_items.c.kind == kind)
+                if before is not None:
+                    newest = newest.where(ledger_items.c.seen_at < before)
+                newest = newest.group_by(ledger_items.c.key)
+                query = select(ledger_items).where(ledger_items.c.id.in_(newest))
+            rows = conn.execute(query.order_by(ledger_items.c.key)).mappings()
+            return [dict(row) for row in rows]
+
+    # ------------------------------------------------------------ changes
+    def changes(self, since=None, host=None, run_id=None):
+        query = select(changes, runs.c.check_mode).join(runs, runs.c.id == changes.c.run_id).order_by(changes.c.id)
+        if since is not None:
+            query = query.where(changes.c.at >= since)
+        if host:
+            query = query.where(changes.c.host == host)
+        if run_id is not None:
+            query = query.where(changes.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def get_change(self, change_id):
+        with self.engine.connect() as conn:
+            row = conn.execute(select(changes).where(changes.c.id == change_id)).mappings().first()
+        if row is None:
+            raise StoreError('no change %s in the store; `bjeic-ops changes` lists them' % change_id)
+        return dict(row)
+
+    def count(self, table_name, run_id):
+        table = metadata.tables[table_name]
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table).where(table.c.run_id == run_id)).scalar()
+
+
+def _safe_url(url):
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as the scheme only
+        return url.split(':', 1)[0] + ':...'
+
+
+def dumps(value):
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
