@@ -173,3 +173,24 @@ def test_timedatectl_show():
 ])
 def test_core_file_detection(header, expected):
     assert p.is_core_file(header) is expected
+
+
+def test_proc_net_listening_sockets():
+    tcp = p.parse_proc_net(fixture('proc-net-tcp.txt'), 'tcp')
+    tcp6 = p.parse_proc_net(fixture('proc-net-tcp6.txt'), 'tcp6')
+    udp = p.parse_proc_net(fixture('proc-net-udp.txt'), 'udp')
+    assert [(s['address'], s['port']) for s in tcp] == [('0.0.0.0', 22)]
+    assert [(s['address'], s['port']) for s in tcp6] == [('::', 22), ('::1', 2020)]
+    assert [(s['address'], s['port']) for s in udp] == [('127.0.0.1', 5353)]
+    assert all(isinstance(s['inode'], int) and s['inode'] > 0 for s in tcp + tcp6 + udp)
+
+
+def test_rulesets_lose_counters_and_comments_but_keep_rules():
+    nft = p.normalize_ruleset(fixture('nft-ruleset.txt'))
+    assert 'tcp dport 22 counter accept' in nft
+    assert 'ip saddr 10.0.0.0/8 tcp dport 8443 counter drop comment "block app"' in nft
+    assert not any('packets' in line for line in nft)
+    saved = p.normalize_ruleset(fixture('iptables-save.txt'))
+    assert not any(line.startswith('#') for line in saved)
+    assert p.normalize_ruleset('*filter\n:INPUT ACCEPT [12:3456]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n') == [
+        '*filter', ':INPUT ACCEPT', '-A INPUT -p tcp --dport 22 -j ACCEPT', 'COMMIT']

@@ -1,0 +1,129 @@
+"""Wrapper pieces on real SQLite files: store schema, ingestion of event streams, redaction, drift."""
+import pytest
+from sqlalchemy import insert
+
+from bjeic_ops import ledger
+from bjeic_ops.ingest import Ingestor, change_records
+from bjeic_ops.redact import MASK, Redactor
+from bjeic_ops.store import COMPLETE, INCOMPLETE, RUNNING, Store, StoreError, schema_version
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store('sqlite:///%s' % (tmp_path / 'store.sqlite'))
+
+
+def event(kind, host, res, task='Inspect', action='bjeic.ops.linux_inspect'):
+    return {'event': kind, 'event_data': {'host': host, 'task': task, 'task_action': action, 'res': res}}
+
+
+def inspection(host, uptime, rules):
+    return {'changed': False, 'findings': [
+        {'check': 'fs.usage', 'severity': 'warning', 'subject': '/', 'value': 85, 'threshold': 80, 'message': 'full'}],
+        'ledger': [{'kind': 'os', 'key': 'host:' + host, 'attrs': {'hostname': host, 'state': {'uptime_seconds': uptime}}},
+                   {'kind': 'network', 'key': 'netpolicy:' + host, 'attrs': {'firewall': {'nftables': rules}}}]}
+
+
+def test_new_store_has_the_current_schema_and_refuses_a_newer_one(tmp_path):
+    url = 'sqlite:///%s' % (tmp_path / 's.sqlite')
+    store = Store(url)
+    assert store.version() == 1
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema_version).values(version=7))
+    with pytest.raises(StoreError, match='schema version 7, newer than this bjeic-ops knows'):
+        Store(url)
+
+
+def test_unopenable_store_says_where(tmp_path):
+    with pytest.raises(StoreError, match='cannot open the store at sqlite:////nonexistent-dir/x.sqlite'):
+        Store('sqlite:////nonexistent-dir/x.sqlite')
+
+
+def test_ingested_stream_feeds_the_current_ledger_only_when_complete(store):
+    first = store.begin_run('p.yml')
+    ingest = Ingestor(store, first, batch_rows=3)
+    for host in ('a', 'b'):
+        ingest(event('runner_on_ok', host, inspection(host, 10, ['tcp dport 22 accept'])))
+    ingest.flush()
+    assert store.ledger('os') == []                       # still running
+    store.finish_run(first, COMPLETE, 'successful', 0)
+    assert [i['key'] for i in store.ledger('os')] == ['host:a', 'host:b']
+    assert len(store.findings()) == 2
+    assert ingest.stats.findings['warning'] == 2 and ingest.stats.hosts_seen == {'a', 'b'}
+
+    second = store.begin_run('p.yml')
+    ingest = Ingestor(store, second)
+    ingest(event('runner_on_ok', 'a', inspection('a', 99, ['tcp dport 22 accept', 'tcp dport 80 accept'])))
+    ingest.flush()
+    store.finish_run(second, INCOMPLETE, 'canceled', 99)
+    assert [i['run_id'] for i in store.ledger('os')] == [first, first]    # the incomplete run is not current
+    with pytest.raises(StoreError, match='only complete runs have a ledger'):
+        store.ledger('os', run_id=second)
+
+
+def test_a_run_left_running_by_a_dead_process_is_reaped(store):
+    run_id = store.begin_run('p.yml')
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql('UPDATE runs SET pid = 999999999 WHERE id = %d' % run_id)
+    assert store.reap_stale_runs() == [run_id]
+    assert store.get_run(run_id)['state'] == INCOMPLETE
+    alive = store.begin_run('p.yml')                      # this process: alive, left alone
+    assert store.reap_stale_runs() == [] and store.get_run(alive)['state'] == RUNNING
+
+
+def test_change_records_from_contract_and_from_diff():
+    contract = change_records('bjeic.ops.linux_harden', {
+        'changed': True, 'changes': [{'object': '/etc/ssh/sshd_config', 'action': 'set', 'before': 'yes', 'after': 'no'}],
+        'rollback': {'id': 'bk1'}})
+    assert contract == [{'object': '/etc/ssh/sshd_config', 'action': 'set', 'before': 'yes', 'after': 'no',
+                         'diff': None, 'rollback': {'id': 'bk1'}}]
+    copied = change_records('ansible.builtin.copy', {
+        'changed': True, 'dest': '/etc/motd', 'diff': [{'before': 'a\n', 'after': 'b\n'}]})
+    assert copied[0]['object'] == '/etc/motd' and copied[0]['action'] == 'ansible.builtin.copy'
+    assert '-a\n+b\n' in copied[0]['diff']
+
+
+def test_loop_results_each_count(store):
+    run_id = store.begin_run('p.yml')
+    ingest = Ingestor(store, run_id)
+    ingest(event('runner_on_ok', 'a', {'changed': True, 'results': [
+        {'changed': True, 'dest': '/etc/x', 'diff': {'before': '1', 'after': '2'}},
+        {'changed': False, 'dest': '/etc/y'}]}, action='ansible.builtin.copy'))
+    ingest.flush()
+    assert [c['object'] for c in store.changes()] == ['/etc/x']
+
+
+def test_check_mode_records_no_changes(store):
+    run_id = store.begin_run('p.yml', check_mode=True)
+    ingest = Ingestor(store, run_id, check_mode=True)
+    ingest(event('runner_on_ok', 'a', {'changed': True, 'dest': '/etc/x'}, action='ansible.builtin.copy'))
+    ingest.flush()
+    assert store.changes() == []
+
+
+def test_redaction_by_key_and_by_value():
+    redactor = Redactor.for_extravars({'db': {'login_password': 'hunter2-long'}, 'api_token': 'tok-123456', 'port': 5432},
+                                      env_names=['VAULT_PASS'], environ={'VAULT_PASS': 'vault-secret'})
+    data = redactor.data({'login_password': 'x' * 8, 'msg': 'connect with hunter2-long then vault-secret',
+                          'password_max_days': 90, 'items': [{'token': 'abc'}]})
+    assert data == {'login_password': MASK, 'msg': 'connect with %s then %s' % (MASK, MASK),
+                    'password_max_days': 90, 'items': [{'token': MASK}]}
+
+
+def test_drift_ignores_state_and_order_and_reports_list_elements():
+    old = [{'key': 'h:a', 'attrs': {'kernel': '6.1', 'state': {'uptime': 1},
+                                    'filesystems': [{'mountpoint': '/', 'size': 1}, {'mountpoint': '/var', 'size': 2}],
+                                    'rules': ['r1', 'r2']}},
+           {'key': 'h:gone', 'attrs': {}}]
+    new = [{'key': 'h:a', 'attrs': {'kernel': '6.2', 'state': {'uptime': 999},
+                                    'filesystems': [{'mountpoint': '/var', 'size': 3}, {'mountpoint': '/', 'size': 1}],
+                                    'rules': ['r2', 'r3']}},
+           {'key': 'h:new', 'attrs': {}}]
+    drift = ledger.diff(old, new)
+    assert drift == [
+        {'key': 'h:a', 'change': 'changed', 'path': 'filesystems[/var].size', 'before': 2, 'after': 3},
+        {'key': 'h:a', 'change': 'changed', 'path': 'kernel', 'before': '6.1', 'after': '6.2'},
+        {'key': 'h:a', 'change': 'changed', 'path': 'rules', 'before': ['r1'], 'after': ['r3']},
+        {'key': 'h:gone', 'change': 'removed', 'path': '', 'before': None, 'after': None},
+        {'key': 'h:new', 'change': 'added', 'path': '', 'before': None, 'after': None},
+    ]
