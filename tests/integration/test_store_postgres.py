@@ -1,0 +1,82 @@
+"""The store on a real PostgreSQL server, started by the test on 127.0.0.1 in a private cluster."""
+import glob
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import pytest
+
+from bjeic_ops.ingest import Ingestor
+from bjeic_ops.store import COMPLETE, Store
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def postgres_url(tmp_path_factory):
+    binaries = sorted(glob.glob('/usr/lib/postgresql/*/bin/initdb'))
+    if not binaries or not shutil.which('runuser'):
+        pytest.skip('PostgreSQL server binaries are not installed: scripts/bootstrap --test installs package postgresql')
+    bindir = os.path.dirname(binaries[-1])
+    # pytest's own temporary directories are private to root; the server runs as postgres.
+    base = tempfile.mkdtemp(prefix='bjeic-pg-')
+    os.chmod(base, 0o755)
+    data = pathlib.Path(base) / 'data'
+    data.mkdir(mode=0o700)
+    shutil.chown(data, 'postgres', 'postgres')
+    port = free_port()
+
+    def as_postgres(*command):
+        done = subprocess.run(['runuser', '-u', 'postgres', '--'] + list(command), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError('%s failed: %s %s' % (command[0], done.stdout, done.stderr))
+        return done
+    as_postgres(os.path.join(bindir, 'initdb'), '-D', str(data), '--auth=trust', '-U', 'postgres', '-E', 'UTF8')
+    as_postgres(os.path.join(bindir, 'pg_ctl'), '-D', str(data), '-w', '-l', str(data / 'server.log'), '-o',
+                '-p %d -k %s -c listen_addresses=127.0.0.1' % (port, data), 'start')
+    try:
+        yield 'postgresql+psycopg://postgres@127.0.0.1:%d/postgres' % port
+    finally:
+        as_postgres(os.path.join(bindir, 'pg_ctl'), '-D', str(data), '-m', 'immediate', 'stop')
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_store_round_trip_on_postgres(postgres_url):
+    store = Store(postgres_url)
+    assert store.version() == 1
+    run_id = store.begin_run('daily_inspection.yml', operator='li.na', ticket='CHG-9')
+    ingest = Ingestor(store, run_id, operator='li.na', ticket='CHG-9')
+    ingest({'event': 'runner_on_ok', 'event_data': {'host': 'db01', 'task': 'Inspect', 'task_action': 'x', 'res': {
+        'changed': True, 'changes': [{'object': '/etc/x', 'action': 'set', 'before': '中文', 'after': 'b'}],
+        'ledger': [{'kind': 'os', 'key': 'host:db01', 'attrs': {'os': {'name': '麒麟'}}}],
+        'findings': [{'check': 'fs.usage', 'severity': 'critical', 'subject': '/', 'value': 95.5,
+                      'threshold': 90, 'message': '满'}]}}})
+    ingest.flush()
+    store.finish_run(run_id, COMPLETE, 'successful', 0)
+    reopened = Store(postgres_url)
+    assert reopened.ledger('os')[0]['attrs'] == {'os': {'name': '麒麟'}}
+    assert reopened.findings()[0]['value'] == 95.5
+    assert reopened.changes()[0]['before'] == '中文' and reopened.changes()[0]['ticket'] == 'CHG-9'
+
+
+def test_cli_run_into_postgres(postgres_url, cli):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cli('--store', postgres_url, 'run', 'daily_inspection.yml', '-i', os.path.join(root, 'inventories', 'local', 'hosts.yml'))
+    store = Store(postgres_url)
+    run = store.list_runs()[0]
+    assert (run['state'], run['status']) == ('complete', 'successful')
+    assert [item['key'] for item in store.ledger('os', run_id=run['id'])] == ['host:%s' % socket.gethostname()]
+
+
+def test_wrong_postgres_url_is_a_clear_error_without_the_password(cli):
+    done = cli('--store', 'postgresql+psycopg://ops:TopSecret99@127.0.0.1:1/x', 'runs', check=False)
+    assert done.returncode == 1
+    assert 'cannot open the store at postgresql+psycopg://ops:***@127.0.0.1:1/x' in done.stderr
+    assert 'TopSecret99' not in done.stderr
