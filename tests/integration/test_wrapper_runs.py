@@ -75,3 +75,41 @@ def test_bad_input_gets_a_clear_error_and_writes_nothing(cli, lab_inventory):
     assert done.returncode == 1 and 'ledger kind must be one of os, db, network, cloud, backup or all' in done.stderr
     done = cli('changes', '--since', 'yesterday', check=False)
     assert done.returncode == 1 and "not a date or time: 'yesterday'" in done.stderr
+
+
+def test_terminal_gets_a_live_display(cli):
+    import pty
+    import subprocess
+    local = os.path.join(ROOT, 'inventories', 'local', 'hosts.yml')
+    master, slave = pty.openpty()
+    process = subprocess.Popen(cli.command + ['run', 'daily_inspection.yml', '-i', local, '-e', '{"inspect_checks": ["fs.usage"]}'],
+                               stdin=slave, stdout=slave, stderr=slave, env=cli.env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:   # the pty closes when the process exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(master)
+    screen = b''.join(chunks).decode('utf-8', 'replace')
+    assert process.returncode == 0, screen
+    assert '\x1b[' in screen                   # rich drew on the terminal
+    assert 'reported' in screen and 'findings' in screen
+
+
+def test_artifacts_are_private_and_pruned(cli):
+    local = os.path.join(ROOT, 'inventories', 'local', 'hosts.yml')
+    cli.env['BJEIC_OPS_KEEP_ARTIFACTS'] = '2'
+    for _ in range(3):
+        cli('run', 'daily_inspection.yml', '-i', local, '-e', '{"inspect_checks": ["fs.usage"]}')
+    assert sorted(os.listdir(cli.artifacts)) == ['run-000002', 'run-000003']
+    for name in os.listdir(cli.artifacts):
+        assert os.stat(os.path.join(cli.artifacts, name)).st_mode & 0o077 == 0
+    findings = json.loads(cli('findings', '--run', 3, '--format', 'json', '--severity', 'critical',
+                              '--severity', 'warning', '--severity', 'info').stdout)
+    assert all(f['run_id'] == 3 for f in findings)
