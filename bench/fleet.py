@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Fleet inspection speed: bjeic.ops against stock Ansible and against plain ssh, side by side.
+
+For each fleet size N (lab hosts over SSH on 127.0.0.1) and each repeat, in one run:
+  a        playbooks/daily_inspection.yml with the project's ansible.cfg (one module call per host)
+  a_stock  the same playbook with stock Ansible settings (bench/stock/ansible.cfg): the "before"
+  b        bench/stock/inspection.yml (gather_facts + one command task per check), stock settings
+  b_tuned  the same stock playbook with the project's ansible.cfg (what settings alone give)
+  c        the same commands over plain ssh, all hosts in parallel (bench/floor.sh): the floor
+Every run starts with cold SSH connections (a fresh ControlPath directory). Reports the median
+wall time, controller CPU seconds, and the ratios a/b and a/c; fits time = k0 + k1 * N to
+estimate the contract's 285 hosts.
+
+    .venv/bin/python bench/fleet.py --sizes 5 10 20 40 --repeat 3
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'lab'))
+import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
+
+BIN = os.path.dirname(sys.executable)
+METHODS = ('a', 'a_stock', 'b', 'b_tuned', 'c')
+
+
+def command_for(method, inventory, ports):
+    project_cfg = os.path.join(ROOT, 'ansible.cfg')
+    stock_cfg = os.path.join(HERE, 'stock', 'ansible.cfg')
+    daily = os.path.join(ROOT, 'playbooks', 'daily_inspection.yml')
+    stock = os.path.join(HERE, 'stock', 'inspection.yml')
+    playbook = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory]
+    return {
+        'a': (playbook + [daily], project_cfg),
+        'a_stock': (playbook + [daily], stock_cfg),
+        'b': (playbook + [stock], stock_cfg),
+        'b_tuned': (playbook + [stock], project_cfg),
+        'c': ([os.path.join(HERE, 'floor.sh')] + [str(p) for p in ports], None),
+    }[method]
+
+
+def timed(command, config):
+    with tempfile.TemporaryDirectory(prefix='bjeic-bench-cp-') as control_dir:
+        env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir, ANSIBLE_FORCE_COLOR='0')
+        if config:
+            env['ANSIBLE_CONFIG'] = config
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # End the ssh masters this run left, so the next run starts cold and they cost nothing.
+        subprocess.run(['pkill', '-f', control_dir], capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError('%s failed (%d): %s' % (' '.join(command[:3]), done.returncode, done.stdout[-2000:] + done.stderr[-2000:]))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def fit(points):
+    """Least squares time = k0 + k1 * n."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    k1 = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x in xs)
+    return mean_y - k1 * mean_x, k1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--sizes', type=int, nargs='+', default=[5, 10, 20, 40])
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--json', default=os.path.join(HERE, 'results', 'fleet.json'))
+    args = parser.parse_args(argv)
+
+    subprocess.run([os.path.join(ROOT, 'lab', 'build-image.sh')], check=True)
+    names = ['bench%02d' % i for i in range(1, max(args.sizes) + 1)]
+    results = {}
+    try:
+        print('starting %d lab hosts' % len(names), file=sys.stderr)
+        hosts = labctl.up(names)
+        for size in args.sizes:
+            subset = hosts[:size]
+            with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as handle:
+                handle.write(labctl.inventory(subset))
+                inventory = handle.name
+            ports = [h['port'] for h in subset]
+            samples = {m: [] for m in args.methods}
+            for repeat in range(args.repeat):
+                # Rotate the order so that no method always runs first (cache warmth, noise).
+                order = args.methods[repeat % len(args.methods):] + args.methods[:repeat % len(args.methods)]
+                for method in order:
+                    command, config = command_for(method, inventory, ports)
+                    samples[method].append(timed(command, config))
+                    print('N=%d %s run %d: %.2fs' % (size, method, repeat + 1, samples[method][-1][0]), file=sys.stderr)
+            os.unlink(inventory)
+            results[size] = {m: {'wall': statistics.median(s[0] for s in v), 'cpu': statistics.median(s[1] for s in v)}
+                             for m, v in samples.items()}
+    finally:
+        labctl.down(names)
+
+    machine = '%d CPUs, %s, Python %s, %s' % (os.cpu_count(), platform.machine(), platform.python_version(),
+                                             platform.platform())
+    report = {'machine': machine, 'repeat': args.repeat, 'results': results}
+    if 'a' in args.methods and len(args.sizes) >= 2:
+        k0, k1 = fit([(n, r['a']['wall']) for n, r in results.items()])
+        c0, c1 = fit([(n, r['a']['cpu']) for n, r in results.items()])
+        report['estimate_285'] = {'wall': k0 + k1 * 285, 'seconds_per_host': k1, 'fixed_seconds': k0,
+                                  'cpu_seconds': c0 + c1 * 285, 'cpu_seconds_per_host': c1}
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, 'w') as handle:
+        json.dump(report, handle, indent=2)
+    print(markdown(report))
+    return 0
+
+
+def markdown(report):
+    lines = ['Machine: %s; median of %d runs; wall seconds (controller CPU seconds).' % (report['machine'], report['repeat']),
+             '',
+             '| hosts | a: bjeic.ops | a before tuning | b: stock Ansible | b with project cfg | c: plain ssh | a/b | a/c |',
+             '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for size, r in sorted(report['results'].items(), key=lambda item: int(item[0])):
+        def cell(method):
+            return '%.2f (%.1f)' % (r[method]['wall'], r[method]['cpu']) if method in r else '-'
+
+        def ratio(x, y):
+            return '%.2f' % (r[x]['wall'] / r[y]['wall']) if x in r and y in r else '-'
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            size, cell('a'), cell('a_stock'), cell('b'), cell('b_tuned'), cell('c'), ratio('a', 'b'), ratio('a', 'c')))
+    estimate = report.get('estimate_285')
+    if estimate:
+        lines += ['', '285-host estimate for a: %.0f s wall (%.2f s per host + %.1f s fixed), %.0f controller CPU seconds.'
+                  % (estimate['wall'], estimate['seconds_per_host'], estimate['fixed_seconds'], estimate['cpu_seconds'])]
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
