@@ -61,6 +61,16 @@ def test_ingested_stream_feeds_the_current_ledger_only_when_complete(store):
         store.ledger('os', run_id=second)
 
 
+def test_results_are_stored_when_the_next_task_starts(store):
+    """A long task after the inspection must not keep its results in memory (kill -9 would lose them)."""
+    run_id = store.begin_run('p.yml')
+    ingest = Ingestor(store, run_id, batch_rows=10000, batch_seconds=3600)
+    ingest(event('runner_on_ok', 'a', inspection('a', 10, [])))
+    assert store.count('ledger_items', run_id) == 0          # buffered: the task may have more hosts
+    ingest({'event': 'playbook_on_task_start', 'event_data': {'task': 'Wait a long time'}})
+    assert store.count('ledger_items', run_id) == 2
+
+
 def test_a_run_left_running_by_a_dead_process_is_reaped(store):
     run_id = store.begin_run('p.yml')
     with store.engine.begin() as conn:

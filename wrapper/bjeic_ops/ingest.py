@@ -70,7 +70,10 @@ class Ingestor:
             self._host_result(data, status)
             if self.observer:
                 self.observer.update(self.stats)
-        if self._buffered >= self.batch_rows or time.monotonic() - self._last_flush >= self.batch_seconds:
+        # A new task (or the end) means the previous task's results are whole: store them now,
+        # so a long task that follows (or a kill -9 during it) does not leave them in memory.
+        boundary = kind in ('playbook_on_task_start', 'playbook_on_play_start', 'playbook_on_stats')
+        if boundary or self._buffered >= self.batch_rows or time.monotonic() - self._last_flush >= self.batch_seconds:
             self.flush()
         # Returning False keeps the event out of the artifact directory: results live in the
         # store, redacted; job_events on disk would hold them unredacted.
