@@ -40,8 +40,23 @@ UseDNS no
 AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/lab_authorized_keys
 CONF
 install -m 0755 "$here/lab-init.sh" "$root/usr/local/sbin/lab-init"
+
+# A local package repository inside the image, like an air-gapped estate's internal mirror: what
+# hardening installs (auditd, libpam-pwquality), an insecure service the tests plant (telnetd via
+# inetd), a PAM test tool and the independent scanners (lynis, OpenSCAP with ssg-debian).
+# Downloaded now from the build machine's mirror; lab hosts never reach any network.
+repo_packages=(auditd libpam-pwquality openbsd-inetd inetutils-telnetd pamtester lynis openscap-scanner ssg-debian)
+echo "deb $mirror bookworm main" >"$root/etc/apt/sources.list"
+chroot "$root" apt-get -o APT::Sandbox::User=root update -qq >/dev/null
+mkdir -p "$root/srv/lab-repo"
+chroot "$root" apt-get -o APT::Sandbox::User=root install -y -qq --download-only -o Dir::Cache::archives=/srv/lab-repo \
+    "${repo_packages[@]}" >/dev/null
+rm -rf "$root/srv/lab-repo/partial" "$root/srv/lab-repo/lock"
+(cd "$root/srv/lab-repo" && apt-ftparchive packages . >Packages)
+echo "deb [trusted=yes] file:/srv/lab-repo ./" >"$root/etc/apt/sources.list"
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/*
+chroot "$root" apt-get update -qq >/dev/null   # lists of the local repository only
 
 tar -C "$root" -c . | podman import --change 'CMD ["/usr/local/sbin/lab-init"]' - "$image" >/dev/null
 echo "lab image $image built"
