@@ -76,7 +76,7 @@ def file_state(path):
 
 def new_backup_id(now=None):
     stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))
-    return '%s-%s' % (stamp, ''.join(random.choice(BACKUP_ID_CHARS) for _ in range(6)))
+    return '%s-%s' % (stamp, ''.join(random.choice(BACKUP_ID_CHARS) for dummy in range(6)))
 
 
 class Backup(object):
@@ -166,6 +166,12 @@ class Backup(object):
         self.save_manifest()
 
     def close(self, state='complete'):
+        """Mark the backup done. A finished change run records what it left at every saved path, so
+        a later rollback can tell edits made by others since (a tool's second write counts as ours)."""
+        if self.manifest['state'] == 'open':
+            for entry in self.files():
+                current = file_state(entry['path'])
+                entry['after'] = current and (current.get('sha256') or current.get('link'))
         self.manifest['state'] = state
         self.manifest['closed'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
         self.save_manifest()

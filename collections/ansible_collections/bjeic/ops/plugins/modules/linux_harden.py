@@ -44,6 +44,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Linux hosts with dpkg (Debian family) or rpm (RHEL family).
 options:
   mode:
     description:
@@ -151,9 +152,18 @@ controls:
         applicable here) or C(error).
       type: str
       sample: fixed
-    before: {description: What was found., type: raw, sample: {permitrootlogin: yes}}
-    after: {description: What is there after enforce (or would be, in check mode)., type: raw, sample: {permitrootlogin: "no"}}
-    message: {description: Why it failed, what was done, or why it was skipped., type: str, sample: set in /etc/ssh/sshd_config}
+    before:
+      description: What was found.
+      type: raw
+      sample: {PermitRootLogin: "yes"}
+    after:
+      description: What is there after enforce (null in check mode, which changes nothing).
+      type: raw
+      sample: {PermitRootLogin: "no"}
+    message:
+      description: Why it failed, what was done, or why it was skipped.
+      type: str
+      sample: sshd runs with PermitRootLogin no
   sample: [{id: ssh.root_login, title: No direct root login over SSH, clause: 8.1.4.2b, status: fixed}]
 summary:
   description: Number of controls per status, and the compliance percentage (passing of applicable).
@@ -218,6 +228,8 @@ SSHD_CONFIG = '/etc/ssh/sshd_config'
 BLOCK = 'mlps3'
 NOLOGIN_SHELLS = ('/usr/sbin/nologin', '/sbin/nologin', '/bin/false', '/usr/bin/false')
 SHELL_ACCOUNTS = ('root', 'sync', 'shutdown', 'halt')
+# usermod and chage rewrite these (and the '-' copies) whatever they change.
+ACCOUNT_FILES = ('/etc/passwd', '/etc/passwd-', '/etc/shadow', '/etc/shadow-')
 DEBIAN_PAM_STATE = ('/var/lib/pam/seen', '/var/lib/pam/auth', '/var/lib/pam/account', '/var/lib/pam/password',
                     '/var/lib/pam/session', '/var/lib/pam/session-noninteractive')
 PAM_DIRS = ('/lib/x86_64-linux-gnu/security', '/usr/lib/x86_64-linux-gnu/security', '/lib/aarch64-linux-gnu/security',
@@ -604,8 +616,8 @@ def fix_pwhistory(run, p):
     if run.host.authselect:
         run.command(pam_password_files(run) + ['/etc/security/pwhistory.conf'], 'authselect', 'with-pwhistory',
                     'authselect', 'enable-feature', 'with-pwhistory')
-        run.write('/etc/security/pwhistory.conf', edit.kv_set(read('/etc/security/pwhistory.conf'), 'remember',
-                                                                p['remember'], '='))
+        conf = '/etc/security/pwhistory.conf'
+        run.write(conf, edit.kv_set(read(conf), 'remember', p['remember'], '='))
         return
     for path in pam_password_files(run):
         text = read(path)
@@ -815,7 +827,7 @@ def fix_empty_password(run, p):
     for name in check_empty_password(run, p)[1]['empty']:
         if name in run.managers:
             raise ControlError('management user %s has no password: set one (or lock it) by hand' % name)
-        run.command(['/etc/shadow', '/etc/shadow-'], 'lock', name, 'usermod', '-L', name)
+        run.command(ACCOUNT_FILES, 'lock', name, 'usermod', '-L', name)
 
 
 def system_accounts(run):
@@ -851,10 +863,10 @@ def fix_system_accounts(run, p):
             raise ControlError('management user %s is a system account (uid %d) with a login shell; left alone'
                                % (account['name'], account['uid']))
         if account['shell'] not in NOLOGIN_SHELLS:
-            run.command(['/etc/passwd', '/etc/passwd-'], 'usermod -s', account['name'],
+            run.command(ACCOUNT_FILES, 'usermod -s', account['name'],
                         'usermod', '-s', nologin_shell(), account['name'])
         if account['unlocked']:
-            run.command(['/etc/shadow', '/etc/shadow-'], 'lock', account['name'], 'usermod', '-L', account['name'])
+            run.command(ACCOUNT_FILES, 'lock', account['name'], 'usermod', '-L', account['name'])
 
 
 def ageing_targets(run):
@@ -887,7 +899,7 @@ def fix_user_ageing(run, p):
     for target in ageing_targets(run):
         if target['name'] in run.managers:
             continue  # an expired password on the management account breaks key logins too
-        run.command(['/etc/shadow', '/etc/shadow-'], 'chage', target['name'], 'chage',
+        run.command(ACCOUNT_FILES, 'chage', target['name'], 'chage',
                     '-M', str(run.settings['password_max_days']), '-m', str(run.settings['password_min_days']),
                     '-W', str(run.settings['password_warn_age']), target['name'])
 
@@ -1371,18 +1383,20 @@ def main():
         try:
             backup = Backup.load(params['backup_root'], params['backup_id'])
             if backup.manifest.get('state') == 'rolled-back':
-                module.exit_json(msg='backup %s was already rolled back on %s' % (backup.id, backup.manifest.get('rolled_back')),
-                                 **dict(result, backup_id=backup.id))
+                result.update(backup_id=backup.id, msg='backup %s was already rolled back on %s'
+                              % (backup.id, backup.manifest.get('closed')))
+                module.exit_json(**result)
             changes, diffs = rollback(module, host, backup, module.check_mode)
             if not module.check_mode:
-                backup.manifest['rolled_back'] = backup.manifest.get('closed')
                 backup.close('rolled-back')
         except (BackupError, ControlError, OSError) as exc:
             module.fail_json(msg='rollback of %s on %s failed: %s' % (params['backup_id'], host.name, to_native(exc)),
                              **result)
-        module.exit_json(**dict(result, changed=bool(changes), changes=changes, backup_id=backup.id,
-                                diff=diffs if module._diff else None,
-                                msg='restored %d object(s) from backup %s' % (len(changes), backup.id)))
+        result.update(changed=bool(changes), changes=changes, backup_id=backup.id,
+                      msg='restored %d object(s) from backup %s' % (len(changes), backup.id))
+        if module._diff:
+            result['diff'] = diffs
+        module.exit_json(**result)
 
     catalogue = [dict(c, params=fill(c['params'], settings)) for c in BASELINES[params['baseline']]]
     try:
