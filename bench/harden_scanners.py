@@ -2,7 +2,7 @@
 """Independent scanners before and after `linux_harden mode=enforce`, on a fresh lab host.
 
 Lynis (hardening index, 0-100) and OpenSCAP with the SCAP Security Guide's Debian content
-(XCCDF score of a profile), both from Debian's packages, installed on the lab host from the lab
+(XCCDF score of a profile, ANSSI NP-T-28 high by default), both from Debian's packages, installed on the lab host from the lab
 image's local repository. The same host is scanned, hardened with the default baseline, scanned
 again, rolled back and scanned a third time (rollback should give the first figures back).
 
@@ -26,38 +26,44 @@ HOST = 'scan1'
 
 
 def ansible(inventory, module, args='', check=True):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-               ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json')
-    done = subprocess.run([os.path.join(BIN, 'ansible'), '-i', inventory, HOST, '-m', module, '-a', args],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
-    result = json.loads(done.stdout)['plays'][0]['tasks'][0]['hosts'][HOST]
+    """Run one module on the scan host through the wrapper (ansible-runner) and return its result."""
+    from bjeic_ops.run import run_module
+    if isinstance(args, str):
+        args = dict(pair.split('=', 1) for pair in args.split()) if args else {}
+    outcome = run_module(module, args, inventory, host_pattern=HOST)
+    result = outcome.results[-1].result if outcome.results else {'failed': True, 'msg': outcome.status}
     if check and (result.get('failed') or result.get('unreachable')):
         raise RuntimeError('%s %s failed: %s' % (module, args, result.get('msg') or result.get('stderr')))
     return result
 
 
 def lynis(inventory):
-    out = ansible(inventory, 'ansible.builtin.shell',
-                  'lynis audit system --quick --no-colors --no-log --skip-plugins 2>&1 | tail -40', check=False)
-    match = re.search(r'Hardening index : (\d+)', out.get('stdout', ''))
-    return int(match.group(1)) if match else None
+    ansible(inventory, 'ansible.builtin.shell', {'_raw_params': 'lynis audit system --quick --no-colors >/dev/null 2>&1'},
+            check=False)
+    out = ansible(inventory, 'ansible.builtin.shell', {'_raw_params': 'grep ^hardening_index= /var/log/lynis-report.dat'})
+    return int(out['stdout'].split('=')[1])
+
+
+# Debian 12's ssg-debian (0.1.65) has Debian 10 and 11 content only, and its Benchmark is bound to
+# cpe:/o:debian:debian_linux:11, which makes every rule "notapplicable" on Debian 12. The copy we
+# evaluate drops that one platform element; each rule keeps its own applicability checks.
+PLATFORM_FREE = ('sed \'s#<xccdf-1.2:platform idref="cpe:/o:debian:debian_linux:11"/>##\' %s > /tmp/ssg-any.xml')
 
 
 def oscap(inventory, datastream, profile):
-    out = ansible(inventory, 'ansible.builtin.shell',
-                  'oscap xccdf eval --profile %s --results /tmp/oscap.xml %s >/dev/null 2>&1; '
-                  'grep -o "<score[^>]*>[0-9.]*</score>" /tmp/oscap.xml; '
-                  'grep -c "<result>pass</result>" /tmp/oscap.xml; grep -c "<result>fail</result>" /tmp/oscap.xml'
-                  % (profile, datastream), check=False)
-    lines = out.get('stdout', '').splitlines()
-    score = re.search(r'>([0-9.]+)<', lines[0]).group(1) if lines else None
-    return {'score': float(score) if score else None, 'pass': int(lines[1]) if len(lines) > 1 else None,
-            'fail': int(lines[2]) if len(lines) > 2 else None}
+    script = (PLATFORM_FREE % datastream + '; oscap xccdf eval --profile %s --results /tmp/oscap.xml /tmp/ssg-any.xml '
+              '> /tmp/oscap.txt 2>&1; for r in pass fail notapplicable; do grep -c "^Result[[:space:]]*$r$" /tmp/oscap.txt; done; '
+              'grep -o "<score[^>]*>[0-9.]*</score>" /tmp/oscap.xml | grep -o ">[0-9.]*<" | tr -d "<>"; '
+              'grep -B2 "^Result[[:space:]]*fail$" /tmp/oscap.txt | sed -n "s/^Title[[:space:]]*//p"') % profile
+    # oscap writes "Result<CR><TAB>pass" (a carriage return for its progress line): match any space.
+    lines = ansible(inventory, 'ansible.builtin.shell', {'_raw_params': script}, check=False)['stdout'].splitlines()
+    return {'pass': int(lines[0]), 'fail': int(lines[1]), 'notapplicable': int(lines[2]), 'score': float(lines[3]),
+            'failing': lines[4:]}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--profile', default='xccdf_org.ssgproject.content_profile_standard')
+    parser.add_argument('--profile', default='xccdf_org.ssgproject.content_profile_anssi_np_nt28_high')
     parser.add_argument('--json', default=os.path.join(HERE, 'results', 'harden_scanners.json'))
     args = parser.parse_args(argv)
     subprocess.run([os.path.join(ROOT, 'lab', 'build-image.sh')], check=True)
@@ -66,11 +72,11 @@ def main(argv=None):
         with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as handle:
             handle.write(labctl.inventory(hosts))
             inventory = handle.name
-        ansible(inventory, 'ansible.builtin.shell', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q '
-                '--no-install-recommends lynis openscap-scanner ssg-debian')
+        ansible(inventory, 'ansible.builtin.shell', {'_raw_params': 'DEBIAN_FRONTEND=noninteractive apt-get install '
+                '-y -q --no-install-recommends lynis openscap-scanner ssg-debian'})
         # Debian 12's ssg-debian (0.1.65) carries Debian 10 and 11 content only: take the newest.
-        found = ansible(inventory, 'ansible.builtin.shell', 'ls /usr/share/xml/scap/ssg/content/ssg-debian*-ds.xml '
-                        '| sort -V | tail -1')['stdout'].strip()
+        found = ansible(inventory, 'ansible.builtin.shell', {'_raw_params': 'ls /usr/share/xml/scap/ssg/content/'
+                        'ssg-debian*-ds.xml | sort -V | tail -1'})['stdout'].strip()
         if not found:
             raise RuntimeError('ssg-debian installed no data stream on the lab host')
         figures = {}
