@@ -4,6 +4,8 @@ import subprocess
 import sys
 import tarfile
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTION = os.path.join(ROOT, 'collections', 'ansible_collections', 'bjeic', 'ops')
 BIN = os.path.dirname(sys.executable)
@@ -22,16 +24,29 @@ def test_collection_builds_with_modules_and_roles(tmp_path):
     assert not any(name.startswith('tests/output') for name in names)
 
 
-def test_ansible_doc_renders_every_option():
-    out = subprocess.run([os.path.join(BIN, 'ansible-doc'), 'bjeic.ops.linux_inspect'], check=True,
-                         capture_output=True, text=True, env=ENV).stdout
-    for option in ('thresholds', 'window_hours', 'backup_paths', 'checks', 'skip_checks',
-                   'log_sample_lines', 'core_dump_paths'):
-        assert option in out
-    assert 'RETURN VALUES' in out and 'findings' in out
+MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(COLLECTION, 'plugins', 'modules'))
+                 if name.endswith('.py') and not name.startswith('_'))
+ROLES = sorted(os.listdir(os.path.join(COLLECTION, 'roles')))
 
 
-def test_role_documentation_renders():
-    out = subprocess.run([os.path.join(BIN, 'ansible-doc'), '-t', 'role', 'bjeic.ops.inspect'], check=True,
+@pytest.mark.parametrize('module', MODULES)
+def test_ansible_doc_renders_every_option(module):
+    import yaml
+    out = subprocess.run([os.path.join(BIN, 'ansible-doc'), 'bjeic.ops.' + module], check=True,
                          capture_output=True, text=True, env=ENV).stdout
-    assert 'inspect_thresholds' in out and 'inspect_report_dir' in out
+    spec = yaml.safe_load(__import__('importlib').import_module(
+        'ansible_collections.bjeic.ops.plugins.modules.' + module).DOCUMENTATION)
+    for option in spec.get('options', {}):
+        assert option in out, option
+    assert 'RETURN VALUES' in out and 'EXAMPLES' in out
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_role_documentation_renders(role):
+    import yaml
+    out = subprocess.run([os.path.join(BIN, 'ansible-doc'), '-t', 'role', 'bjeic.ops.' + role], check=True,
+                         capture_output=True, text=True, env=ENV).stdout
+    with open(os.path.join(COLLECTION, 'roles', role, 'meta', 'argument_specs.yml')) as handle:
+        options = yaml.safe_load(handle)['argument_specs']['main']['options']
+    for option in options:
+        assert option in out, option
