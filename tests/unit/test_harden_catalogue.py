@@ -66,3 +66,12 @@ def test_selection_by_id_and_tag_and_opt_in():
 def test_fill_replaces_settings_everywhere():
     filled = linux_harden.fill({'a': ['{umask}', ('x', '{session_timeout}')]}, dict(catalogue.DEFAULT_SETTINGS))
     assert filled == {'a': ['027', ['x', '600']]}
+
+
+def test_authselect_backups_cover_link_targets(tmp_path):
+    profile = tmp_path / 'authselect-system-auth'
+    profile.write_text('auth sufficient pam_unix.so\n')
+    link = tmp_path / 'system-auth'
+    link.symlink_to(profile)
+    files = linux_harden.authselect_files([str(link)])
+    assert str(link) in files and str(profile) in files and files[-1] == '/etc/authselect/authselect.conf'

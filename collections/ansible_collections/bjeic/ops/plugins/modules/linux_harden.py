@@ -592,6 +592,15 @@ def fix_pwquality(run, p):
     fix_kv(run, p)
 
 
+def authselect_files(paths):
+    """What `authselect enable-feature` rewrites: the pam.d links, the profile files they point to,
+    and authselect.conf. Backing up a link alone would not restore its target's content."""
+    files = []
+    for path in paths:
+        files += [path, os.path.realpath(path)]
+    return sorted(set(files)) + ['/etc/authselect/authselect.conf']
+
+
 def need_module(run, name):
     if not run.check_mode and not run.host.pam_module_exists(name):
         raise ControlError('%s is not installed on this host; PAM files were left alone (a rule for a missing '
@@ -614,7 +623,7 @@ def check_pwhistory(run, p):
 def fix_pwhistory(run, p):
     need_module(run, 'pam_pwhistory.so')
     if run.host.authselect:
-        run.command(pam_password_files(run) + ['/etc/security/pwhistory.conf'], 'authselect', 'with-pwhistory',
+        run.command(authselect_files(pam_password_files(run)), 'authselect', 'with-pwhistory',
                     'authselect', 'enable-feature', 'with-pwhistory')
         conf = '/etc/security/pwhistory.conf'
         run.write(conf, edit.kv_set(read(conf), 'remember', p['remember'], '='))
@@ -648,7 +657,8 @@ def fix_faillock(run, p):
     need_module(run, 'pam_faillock.so')
     fix_kv(run, p)
     if run.host.authselect:
-        run.command(PAM_AUTH['redhat'], 'authselect', 'with-faillock', 'authselect', 'enable-feature', 'with-faillock')
+        run.command(authselect_files(PAM_AUTH['redhat']), 'authselect', 'with-faillock',
+                    'authselect', 'enable-feature', 'with-faillock')
         return
     for path in PAM_AUTH.get(run.host.family, []):
         text = read(path)
