@@ -27,9 +27,7 @@ def test_restore_puts_back_content_mode_links_and_removes_created_files(tree):
     os.unlink(etc / 'link')
     (etc / 'link').write_text('now a file')
     (etc / 'new.conf').write_text('created by enforce')
-    for name in ('login.defs', 'link', 'new.conf'):
-        backup.note_after(str(etc / name))
-    backup.close()
+    backup.close()                                  # records what the run left at each path
 
     loaded = Backup.load(str(tree / 'backups'), backup.id)
     assert loaded.edited_since() == []
@@ -41,21 +39,26 @@ def test_restore_puts_back_content_mode_links_and_removes_created_files(tree):
     assert [loaded.restore_file(entry) for entry in loaded.files()] == [False, False, False]   # idempotent
 
 
-def test_backup_directory_and_copies_are_root_only(tree):
+def backup_of_login_defs(tree):
+    """A new backup that has saved etc/login.defs: (backup, path)."""
+    path = str(tree / 'etc' / 'login.defs')
     backup = Backup.create(str(tree / 'backups'), 'test', 'h')
-    backup.save_file(str(tree / 'etc' / 'login.defs'))
+    backup.save_file(path)
+    return backup, path
+
+
+def test_backup_directory_and_copies_are_root_only(tree):
+    backup, _path = backup_of_login_defs(tree)
     assert oct(os.stat(tree / 'backups').st_mode & 0o777) == '0o700'
     assert oct(os.stat(os.path.join(backup.directory, 'files', '0001')).st_mode & 0o777) == '0o600'
     assert oct(os.stat(os.path.join(backup.directory, 'manifest.json')).st_mode & 0o777) == '0o600'
 
 
 def test_later_edits_by_someone_else_are_detected(tree):
-    path = str(tree / 'etc' / 'login.defs')
-    backup = Backup.create(str(tree / 'backups'), 'test', 'h')
-    backup.save_file(path)
+    backup, path = backup_of_login_defs(tree)
     with open(path, 'w') as handle:
         handle.write('by enforce\n')
-    backup.note_after(path)
+    backup.close()
     with open(path, 'a') as handle:
         handle.write('by an administrator\n')
     assert Backup.load(str(tree / 'backups'), backup.id).edited_since() == [path]
@@ -63,9 +66,7 @@ def test_later_edits_by_someone_else_are_detected(tree):
 
 def test_a_half_finished_run_still_has_a_usable_manifest(tree):
     """The manifest is written before each change: a run killed after its first change can roll back."""
-    path = str(tree / 'etc' / 'login.defs')
-    backup = Backup.create(str(tree / 'backups'), 'test', 'h')
-    backup.save_file(path)
+    backup, path = backup_of_login_defs(tree)
     with open(path, 'w') as handle:
         handle.write('changed, then the run died\n')
     loaded = Backup.load(str(tree / 'backups'), backup.id)     # never closed
@@ -76,8 +77,7 @@ def test_a_half_finished_run_still_has_a_usable_manifest(tree):
 
 def test_unknown_corrupt_and_damaged_backups_are_refused_with_the_reason(tree):
     root = str(tree / 'backups')
-    backup = Backup.create(root, 'test', 'h')
-    backup.save_file(str(tree / 'etc' / 'login.defs'))
+    backup, _path = backup_of_login_defs(tree)
     with pytest.raises(BackupError, match='no backup 20200101T000000Z-000000 under .*backups on this host: %s' % backup.id):
         Backup.load(root, '20200101T000000Z-000000')
     with pytest.raises(BackupError, match='is not a backup id'):

@@ -186,21 +186,25 @@ def sshd_managed_block(text, name, settings):
     return '\n'.join(block) + '\n' + text
 
 
-def sshd_remove_block(text, name):
+def sshd_split_block(text, name):
+    """(lines inside the managed block `name`, the text outside it)."""
     begin, end = MANAGED_BEGIN % name, MANAGED_END % name
-    lines = text.splitlines(True)
-    out, inside = [], False
-    for line in lines:
+    inside_lines, outside, inside = [], [], False
+    for line in text.splitlines(True):
         stripped = line.rstrip('\n')
         if stripped == begin:
             inside = True
-            continue
-        if inside and stripped == end:
+        elif inside and stripped == end:
             inside = False
-            continue
-        if not inside:
-            out.append(line)
-    return ''.join(out)
+        elif inside:
+            inside_lines.append(stripped)
+        else:
+            outside.append(line)
+    return inside_lines, ''.join(outside)
+
+
+def sshd_remove_block(text, name):
+    return sshd_split_block(text, name)[1]
 
 
 def parse_sshd_T(text):

@@ -8,7 +8,8 @@ files it saved. The manifest is rewritten (atomically) before every change, so a
 half-way still leaves a backup that covers everything it changed.
 
 Entries, in the order they were recorded:
-  {type: file, path, existed, kind (file|link), mode, uid, gid, sha256, link, blob, after_sha256}
+  {type: file, path, existed, kind (file|link), mode, uid, gid, sha256, link, blob, after}
+     (`after`: what the module left there, recorded when the run closes the backup)
   {type: runtime, name, value}            a kernel setting read from /proc/sys before it was written
   {type: service, unit, enabled, active}  a systemd unit's state before it was changed
   {type: packages, manager, names}        packages the module installed (rollback removes them)
@@ -151,14 +152,6 @@ class Backup(object):
                 shutil.copyfile(path, target)
                 os.chmod(target, 0o600)
         self.manifest['entries'].append(entry)
-        self.save_manifest()
-
-    def note_after(self, path):
-        """Remember what the module left at `path`, so rollback can tell later edits by others."""
-        for entry in self.files():
-            if entry['path'] == path:
-                state = file_state(path)
-                entry['after'] = state and (state.get('sha256') or state.get('link'))
         self.save_manifest()
 
     def record(self, entry):

@@ -353,16 +353,20 @@ class Host(object):
         return any(os.path.exists(os.path.join(directory, name)) for directory in PAM_DIRS)
 
     # sshd
+    def sshd(self, *args):
+        """Run sshd with `args`: (rc, out, err)."""
+        binary = self.module.get_bin_path('sshd', opt_dirs=['/usr/sbin', '/sbin'])
+        if not binary:
+            raise ControlError('sshd is not installed')
+        return self.module.run_command([binary] + list(args), environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+
     def sshd_effective(self, config=None, user=None):
-        args = ['sshd', '-T']
+        args = ['-T']
         if config:
             args += ['-f', config]
         if user:
             args += ['-C', 'user=%s,host=localhost,addr=127.0.0.1' % user]
-        binary = self.module.get_bin_path('sshd', opt_dirs=['/usr/sbin', '/sbin'])
-        if not binary:
-            raise ControlError('sshd is not installed')
-        rc, out, err = self.module.run_command([binary] + args[1:], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+        rc, out, err = self.sshd(*args)
         if rc != 0:
             raise ControlError('sshd -T failed (rc=%d): %s' % (rc, err.strip()[-500:]))
         return edit.parse_sshd_T(out)
@@ -403,6 +407,12 @@ class Run(object):
         self.changes = []
         self.diffs = []
         self.control = None  # id of the control being applied, for change records
+        self.effective_sshd = None  # `sshd -T`, read once and again after sshd_config changes
+
+    def sshd_config(self):
+        if self.effective_sshd is None:
+            self.effective_sshd = self.host.sshd_effective()
+        return self.effective_sshd
 
     def ensure_backup(self):
         if self.backup is None:
@@ -417,11 +427,6 @@ class Run(object):
             backup = self.ensure_backup()
             for path in paths:
                 backup.save_file(path)
-
-    def saved(self, *paths):
-        if not self.check_mode:
-            for path in paths:
-                self.backup.note_after(path)
 
     def write(self, path, content, mode=0o644):
         """Make `path` hold `content` (backed up first). Returns True when it changed."""
@@ -442,7 +447,6 @@ class Run(object):
             os.makedirs(directory, 0o755)
         write_atomic(path, content.encode('utf-8', 'surrogateescape'), mode=mode,
                      uid=info.st_uid if info else 0, gid=info.st_gid if info else 0)
-        self.saved(path)
         return True
 
     def command(self, paths, action, obj, *args):
@@ -452,7 +456,6 @@ class Run(object):
             return
         self.save(*paths)
         self.host.must(*args)
-        self.saved(*[p for p in paths if os.path.exists(p)])
 
     def install(self, names):
         missing = [name for name in names if not self.host.installed(name)]
@@ -471,7 +474,6 @@ class Run(object):
             added = sorted(self.host.installed_set() - before)
             if added:
                 self.backup.record({'type': 'packages', 'names': added})
-            self.saved(*[p for p in touched if os.path.exists(p)])
 
     def pam_files(self):
         family = self.host.family
@@ -725,7 +727,7 @@ def fix_sshd_group(run, controls):
             if keyword.lower() in effective:
                 settings.append((keyword, sshd_setting(run, keyword, op, wanted)))
     # Keep what an older managed block set for controls that pass now.
-    old_block = [line.split(None, 1) for line in managed_block_lines(read(SSHD_CONFIG))]
+    old_block = [line.split(None, 1) for line in edit.sshd_split_block(read(SSHD_CONFIG), BLOCK)[0] if line.strip()]
     keywords = set(k.lower() for k, _v in settings)
     settings = [(k, v) for k, v in old_block if k.lower() not in keywords] + settings
     for control in controls:
@@ -744,27 +746,13 @@ def fix_sshd_group(run, controls):
         run.effective_sshd = None
 
 
-def managed_block_lines(text):
-    begin, end = edit.MANAGED_BEGIN % BLOCK, edit.MANAGED_END % BLOCK
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line == begin:
-            inside = True
-        elif line == end:
-            inside = False
-        elif inside and line.strip():
-            lines.append(line)
-    return lines
-
-
 def validate_sshd(run, content):
     """sshd -t on the new file, and each management user's key login still allowed by it."""
     fd, candidate = tempfile.mkstemp(prefix='bjeic-sshd-candidate-')
     with os.fdopen(fd, 'w') as handle:
         handle.write(content)
     try:
-        binary = run.module.get_bin_path('sshd', opt_dirs=['/usr/sbin', '/sbin'])
-        rc, out, err = run.module.run_command([binary, '-t', '-f', candidate])
+        rc, out, err = run.host.sshd('-t', '-f', candidate)
         if rc != 0:
             raise ControlError('sshd -t rejected the new configuration (%s); %s was left unchanged'
                                % ((err or out).strip()[-300:], SSHD_CONFIG))
@@ -950,7 +938,6 @@ def fix_modes(run, p):
             run.save(path)
             os.chown(path, uid, gid)
             os.chmod(path, mode)
-            run.saved(path)
 
 
 # services ------------------------------------------------------------
@@ -1305,8 +1292,7 @@ def rollback(module, host, backup, check_mode):
                     with open(path, 'w') as handle:
                         handle.write(entry['value'])
     if sshd_touched and not check_mode:
-        binary = module.get_bin_path('sshd', opt_dirs=['/usr/sbin', '/sbin'])
-        rc, _out, err = module.run_command([binary, '-t'])
+        rc, _out, err = host.sshd('-t')
         if rc != 0:
             raise ControlError('the restored %s does not pass sshd -t (%s); sshd was not reloaded' % (SSHD_CONFIG, err))
         reload_sshd(host)
@@ -1414,8 +1400,6 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
     run = Run(module, host, settings, managers)
-    run.effective_sshd = None
-    run.sshd_config = lambda: _sshd_cached(run)
     enforce = params['mode'] == 'enforce'
     if enforce:
         try:
@@ -1450,12 +1434,6 @@ def main():
                              % (len(errors), '; '.join('%s: %s' % (r['id'], r['message']) for r in errors),
                                 backup_id or '(nothing changed)'), **result)
     module.exit_json(**result)
-
-
-def _sshd_cached(run):
-    if run.effective_sshd is None:
-        run.effective_sshd = run.host.sshd_effective()
-    return run.effective_sshd
 
 
 if __name__ == '__main__':
