@@ -2,10 +2,14 @@
 """Start and stop lab hosts: podman containers from the Debian 12 lab image, reached over SSH
 on 127.0.0.1 with a generated key. Used by Molecule scenarios, pytest and the benchmarks.
 
-  labctl.py up NAME [NAME ...] [--systemd] [--tmpfs PATH:SIZE ...]   prints hosts as JSON
+  labctl.py up NAME [NAME ...] [--systemd] [--tmpfs PATH:SIZE ...] [--variant dnf]
+            [--volume SRC:DST[:OPTIONS] ...] [--cap-add CAP ...]         prints hosts as JSON
   labctl.py down NAME [NAME ...]                                     removes the containers
   labctl.py inventory NAME [NAME ...]                                prints an INI inventory
-  labctl.py image                                                    prints the lab image name
+  labctl.py image [--variant dnf]                                    prints (builds) the lab image name
+
+The dnf variant is the lab image with Debian's dnf and rpm installed from its local repository,
+committed once per base image: a host where dnf manages packages, for the patching tests.
 """
 import argparse
 import hashlib
@@ -22,15 +26,47 @@ STATE_DIR = os.environ.get('BJEIC_LAB_STATE', os.path.join(ROOT, '.lab'))
 IMAGE_INPUTS = ('build-image.sh', 'lab-init.sh')
 
 
-def image_name():
+def image_name(variant=None):
     """The lab image, tagged by a hash of what builds it, so a changed recipe means a new image."""
     if os.environ.get('LAB_IMAGE'):
-        return os.environ['LAB_IMAGE']
-    digest = hashlib.sha256()
-    for name in IMAGE_INPUTS:
-        with open(os.path.join(LAB_DIR, name), 'rb') as handle:
-            digest.update(handle.read())
-    return 'localhost/bjeic-lab:bookworm-' + digest.hexdigest()[:12]
+        base = os.environ['LAB_IMAGE']
+    else:
+        digest = hashlib.sha256()
+        for name in IMAGE_INPUTS:
+            with open(os.path.join(LAB_DIR, name), 'rb') as handle:
+                digest.update(handle.read())
+        base = 'localhost/bjeic-lab:bookworm-' + digest.hexdigest()[:12]
+    if variant:   # the variant's tag also carries a hash of its own recipe
+        recipe = hashlib.sha256(VARIANTS[variant].encode()).hexdigest()[:6]
+        return base.replace('bjeic-lab:', 'bjeic-lab-%s:' % variant, 1) + '-' + recipe
+    return base
+
+
+VARIANTS = {
+    # variant: the command that turns the base image into it (from the image's local repository only)
+    # The test packages are unsigned: gpgcheck is off in this lab image only. releasever is set
+    # because a Debian host has no system-release package for dnf to read it from.
+    'dnf': 'apt-get install -y -qq dnf dnf-plugins-core rpm >/dev/null && apt-get clean '
+           '&& mkdir -p /etc/yum.repos.d && echo 9 >/etc/dnf/vars/releasever '
+           '&& sed -i "s/^gpgcheck=.*/gpgcheck=False\\nlocalpkg_gpgcheck=False/" /etc/dnf/dnf.conf',
+}
+
+
+def ensure_variant(variant):
+    """Build the variant image from the base image once (podman commit), then reuse it."""
+    image = image_name(variant)
+    if podman('image', 'exists', image, check=False).returncode == 0:
+        return image
+    if podman('image', 'exists', image_name(), check=False).returncode != 0:
+        raise LabError('lab image %s is missing: run lab/build-image.sh first' % image_name())
+    builder = PREFIX + 'build-' + variant
+    podman('rm', '-f', builder, check=False)
+    podman('run', '--name', builder, image_name(), 'sh', '-c', VARIANTS[variant])
+    try:
+        podman('commit', '--quiet', '--change', 'CMD ["/usr/local/sbin/lab-init"]', builder, image)
+    finally:
+        podman('rm', '-f', builder, check=False)
+    return image
 
 PREFIX = 'bjeic-lab-'
 KEY = os.path.join(STATE_DIR, 'id_ed25519')
@@ -83,8 +119,9 @@ def host_record(name):
             'port': ssh_port(name), 'user': 'lab', 'identity_file': KEY}
 
 
-def up(names, systemd=False, tmpfs=()):
+def up(names, systemd=False, tmpfs=(), variant=None, volumes=(), caps=()):
     ensure_key()
+    image = ensure_variant(variant) if variant else image_name()
     hosts = []
     for name in names:
         container = PREFIX + name
@@ -95,13 +132,17 @@ def up(names, systemd=False, tmpfs=()):
                     # inside the container's own network namespace.
                     '--cap-add', 'NET_ADMIN',
                     '-v', KEY + '.pub:/etc/ssh/lab_authorized_keys:ro']
+            for spec in volumes:
+                args += ['-v', spec]
+            for cap in caps:
+                args += ['--cap-add', cap]
             for spec in tmpfs:
                 path, _sep, size = spec.partition(':')
                 args += ['--mount', 'type=tmpfs,destination=%s,tmpfs-size=%s' % (path, size or '16m')]
             if systemd:
-                args += ['--systemd=always', image_name(), '/sbin/init']
+                args += ['--systemd=always', image, '/sbin/init']
             else:
-                args += [image_name()]
+                args += [image]
             podman(*args)
         hosts.append(host_record(name))
     for host in hosts:
@@ -139,18 +180,21 @@ def main(argv=None):
     p_up.add_argument('--systemd', action='store_true', help='run systemd as PID 1')
     p_up.add_argument('--tmpfs', action='append', default=[], metavar='PATH:SIZE')
     p_up.add_argument('--molecule', action='store_true', help='print Molecule instance-config entries')
+    p_up.add_argument('--variant', choices=sorted(VARIANTS), help='a variant of the lab image (built on first use)')
+    p_up.add_argument('--volume', action='append', default=[], metavar='SRC:DST[:OPTIONS]')
+    p_up.add_argument('--cap-add', action='append', default=[], metavar='CAP', dest='caps')
     sub.add_parser('down').add_argument('names', nargs='+')
-    sub.add_parser('image', help='print the lab image name')
+    sub.add_parser('image', help='print the lab image name').add_argument('--variant', choices=sorted(VARIANTS))
     sub.add_parser('inventory').add_argument('names', nargs='+')
     args = parser.parse_args(argv)
     try:
         if args.command == 'up':
-            hosts = up(args.names, args.systemd, args.tmpfs)
+            hosts = up(args.names, args.systemd, args.tmpfs, args.variant, args.volume, args.caps)
             if args.molecule:
                 hosts = [molecule_instance(host) for host in hosts]
             print(json.dumps(hosts, indent=2))
         elif args.command == 'image':
-            print(image_name())
+            print(ensure_variant(args.variant) if args.variant else image_name())
         elif args.command == 'down':
             down(args.names)
         else:
