@@ -13,9 +13,12 @@ cache, from the repository, or rebuilt from the installed files (as dpkg-repack 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
+import fcntl
 import os
 import re
 import shutil
+import time
 
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import PatchError
 
@@ -26,6 +29,7 @@ DPKG_OPTIONS = ('-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=
 _INST = re.compile(r'^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*) \[(\S+)\]\)')
 _REMV = re.compile(r'^Remv (\S+) \[(\S+)\]')
 INFO_DIR = '/var/lib/dpkg/info'
+LOCKS = ('/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock')
 CONTROL_SKIP = ('Status', 'Conffiles', 'Config-Version')
 MAINTAINER_FILES = ('preinst', 'postinst', 'prerm', 'postrm', 'config', 'templates', 'triggers', 'shlibs',
                     'symbols', 'conffiles', 'md5sums')
@@ -68,7 +72,31 @@ class AptBackend(object):
 
     def __init__(self, run, lock_timeout=60):
         self._run = run
+        self.lock_timeout = lock_timeout
         self.options = ('-o', 'DPkg::Lock::Timeout=%d' % lock_timeout) + DPKG_OPTIONS
+
+    def wait_for_lock(self):
+        """Wait (up to lock_timeout) until no other apt/dpkg run holds dpkg's locks. apt takes them
+        with fcntl record locks, as lockf does; a free lock is released again at once."""
+        deadline = time.time() + self.lock_timeout
+        for path in LOCKS:
+            if not os.path.exists(path):
+                continue
+            fd = os.open(path, os.O_RDWR)
+            try:
+                while True:
+                    try:
+                        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        fcntl.lockf(fd, fcntl.LOCK_UN)
+                        break
+                    except (IOError, OSError) as exc:
+                        if exc.errno not in (errno.EACCES, errno.EAGAIN) or time.time() >= deadline:
+                            raise PatchError('the package manager is locked: another apt/dpkg run holds %s (waited '
+                                             '%ds; `fuser -v %s` names it). Wait for it or stop it, then run again. '
+                                             'Nothing was changed.' % (path, self.lock_timeout, path))
+                        time.sleep(1)
+            finally:
+                os.close(fd)
 
     def run(self, args, action, cwd=None):
         rc, out, err = self._run(list(args), environ_update=ENV, cwd=cwd)

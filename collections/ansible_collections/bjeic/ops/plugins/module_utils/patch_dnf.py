@@ -86,6 +86,9 @@ class DnfBackend(object):
     def reboot_flagged(self):
         return False
 
+    def wait_for_lock(self):
+        """dnf waits for its own lock and says so; a timeout shows up as its error."""
+
     # ---------------------------------------------------------------- plan and apply
     def _upgrades(self, *extra):
         out, dummy = self.run((self.command, '-q', STRICT, 'repoquery', '--upgrades', '--latest-limit', '1',

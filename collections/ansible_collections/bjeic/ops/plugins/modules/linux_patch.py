@@ -357,6 +357,7 @@ class Patcher(object):
                              'that need it. Nothing was changed.'
                              % ', '.join('%s %s' % (r['name'], r['current']) for r in result['removals']))
         check_free_space(params['min_free_mb'])
+        self.backend.wait_for_lock()
         before = self.backend.installed()
         names = [u['name'] for u in result['updates']]
         record = self.store.create({'state': 'preparing', 'host': self.host, 'backend': self.backend.name,
@@ -383,6 +384,9 @@ class Patcher(object):
             error = to_native(exc)
         after = self.backend.installed()
         rows = set_diff(before, after)
+        if error and not rows:
+            self.store.discard(record)   # the package manager changed nothing: no transaction to undo
+            raise PatchError('%s. No package changed; no transaction was recorded.' % error)
         record.update(installed_after=after, packages=rows, finished=now(), state='failed' if error else 'applied',
                       error=error)
         if self.backend.name == 'dnf':
@@ -491,10 +495,14 @@ class Patcher(object):
             if record.get('history_id'):
                 try:
                     self.backend.undo(record['history_id'])
-                    if not mismatches(before, self.backend.installed(), touched):
+                    wrong = mismatches(before, self.backend.installed(), touched)
+                    if not wrong:
                         return 'dnf history undo %s' % record['history_id']
+                    problem = 'it left %s' % ', '.join('%(name)s at %(found)s' % w for w in wrong)
                 except PatchError as exc:
-                    self.module.warn('dnf history undo failed (%s); falling back to versioned downgrades' % exc)
+                    problem = to_native(exc)
+                self.module.warn('dnf history undo %s failed (%s); falling back to versioned downgrades'
+                                 % (record['history_id'], problem))
                 current = self.backend.installed()
             targets = []
             for key in sorted(touched):
