@@ -190,8 +190,8 @@ class AptBackend(object):
                 missing.append(path)
         if missing:
             shutil.rmtree(tree, ignore_errors=True)
-            return None, 'cannot rebuild %s %s: %d of its files are gone (%s)' % (key, version, len(missing),
-                                                                                    ', '.join(missing[:3]))
+            return None, 'cannot rebuild %s %s: %d of its files are gone (%s)' % (
+                key, version, len(missing), ', '.join(missing[:3]))
         with open(os.path.join(tree, 'DEBIAN', 'control'), 'w') as handle:
             handle.write(control_without_status(control))
         prefix = os.path.join(INFO_DIR, key if os.path.exists(os.path.join(INFO_DIR, key + '.list'))

@@ -36,7 +36,7 @@ def explain(action, out, err):
         names = sorted(set(a or b for a, b in repos)) or ['?']
         return PatchError('%s: repository unreachable (%s). Check the host\'s repository files and its route to '
                           'the mirror. Nothing was changed.' % (action, ', '.join(names)))
-    lines = [line for line in text.splitlines() if line.startswith(('Error', 'Problem', ' - '))]
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith(('Error', 'Problem', '- '))]
     return PatchError('%s failed: %s' % (action, ' | '.join(lines or text.strip().splitlines()[-5:])[-1500:]))
 
 

@@ -165,7 +165,13 @@ updates:
   returned: always
   type: list
   elements: dict
-  sample: [{name: openssl, current: 3.0.11-1~deb12u1, candidate: 3.0.11-1~deb12u2, repository: "Debian-Security:12/stable-security", arch: amd64, security: true}]
+  sample:
+    - name: openssl
+      current: 3.0.11-1~deb12u1
+      candidate: 3.0.11-1~deb12u2
+      repository: "Debian-Security:12/stable-security"
+      arch: amd64
+      security: true
 new_packages:
   description: Packages the selected updates would install as new dependencies (apt).
   returned: always
@@ -471,9 +477,8 @@ class Patcher(object):
         if wrong:
             record.update(state='rollback_failed', rollback_error=wrong)
             self.store.save(record)
-            raise PatchError('rollback of %s left %d package(s) at the wrong version: %s'
-                             % (record['id'], len(wrong), '; '.join('%(name)s is %(found)s, expected %(expected)s' % w
-                                                                     for w in wrong)))
+            found = '; '.join('%(name)s is %(found)s, expected %(expected)s' % w for w in wrong)
+            raise PatchError('rollback of %s left %d package(s) at the wrong version: %s' % (record['id'], len(wrong), found))
         reverted = None
         if record.get('snapshot') and params['revert_snapshot']:
             reverted = patch_snapshot.revert(self.run, record['snapshot'])
