@@ -155,6 +155,11 @@ def molecule_instance(host):
             'user': host['user'], 'identity_file': host['identity_file'], 'become_method': 'sudo'}
 
 
+def sh(name, command, check=True):
+    """Run a shell command on a lab host (podman exec, no SSH); returns its standard output."""
+    return podman('exec', PREFIX + name, 'sh', '-c', command, check=check).stdout
+
+
 def down(names):
     for name in names:
         podman('rm', '-f', '-t', '2', PREFIX + name, check=False)

@@ -10,8 +10,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def load_labctl():
-    spec = importlib.util.spec_from_file_location('labctl', os.path.join(ROOT, 'lab', 'labctl.py'))
+def load_lab_module(name):
+    """A script of lab/ (labctl, testrepo) imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, 'lab', name + '.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -21,7 +22,13 @@ def load_labctl():
 def labctl():
     if not shutil.which('podman'):
         pytest.skip('podman is not installed: run scripts/bootstrap --test (it installs podman and builds the lab image)')
-    return load_labctl()
+    return load_lab_module('labctl')
+
+
+@pytest.fixture(scope='session')
+def testrepo():
+    """lab/testrepo.py: the patching test packages and their repositories."""
+    return load_lab_module('testrepo')
 
 
 @pytest.fixture(scope='module')

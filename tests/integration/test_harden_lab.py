@@ -3,8 +3,6 @@ handle, `bjeic-ops rollback` restores the files exactly, and the management chan
 The full baseline (every control, /etc compared entry by entry, lockout with pamtester) is the
 Molecule scenario harden_enforce_rollback."""
 import json
-import os
-import subprocess
 
 import pytest
 
@@ -15,10 +13,7 @@ FILES = ('/etc/login.defs', '/etc/ssh/sshd_config', '/etc/pam.d/common-auth', '/
 
 
 def on_host(labctl, name, command):
-    env = dict(os.environ, CONTAINERS_CONF=os.path.join(labctl.LAB_DIR, 'containers.conf'))
-    done = subprocess.run(['podman', 'exec', labctl.PREFIX + name, 'sh', '-c', command], capture_output=True,
-                          text=True, env=env)
-    return done.stdout
+    return labctl.sh(name, command, check=False)
 
 
 def fingerprint(labctl, name):

@@ -26,23 +26,6 @@ PACKAGE_SET = {'apt': "dpkg-query -W -f '${binary:Package} ${Version}\\n' | sort
                'dnf': "rpm -qa --qf '%{NAME}.%{ARCH} %{VERSION}-%{RELEASE}\\n' | sort"}
 
 
-def load_testrepo():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('testrepo', os.path.join(ROOT, 'lab', 'testrepo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def podman_exec(labctl, name, command, check=True):
-    env = dict(os.environ, CONTAINERS_CONF=os.path.join(labctl.LAB_DIR, 'containers.conf'))
-    done = subprocess.run(['podman', 'exec', labctl.PREFIX + name, 'sh', '-c', command], capture_output=True,
-                          text=True, env=env)
-    if check and done.returncode != 0:
-        raise AssertionError('%s on %s failed: %s%s' % (command, name, done.stdout, done.stderr))
-    return done.stdout
-
-
 class Lab:
     """The patch lab: the two hosts, their inventory and the test repositories' stage."""
 
@@ -54,7 +37,7 @@ class Lab:
         self.testrepo.stage(str(self.repo_dir), name)
 
     def sh(self, host, command, check=True):
-        return podman_exec(self.labctl, host, command, check)
+        return self.labctl.sh(host, command, check)
 
     def package_set(self, host, backend):
         return self.sh(host, PACKAGE_SET[backend])
@@ -80,8 +63,7 @@ class Lab:
 
 
 @pytest.fixture(scope='module')
-def patch_lab(labctl, tmp_path_factory):
-    testrepo = load_testrepo()
+def patch_lab(labctl, testrepo, tmp_path_factory):
     repo_dir = tmp_path_factory.mktemp('testrepo')
     testrepo.build(str(repo_dir))
     testrepo.stage(str(repo_dir), 'old')

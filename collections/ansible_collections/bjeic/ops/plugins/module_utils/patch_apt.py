@@ -138,12 +138,17 @@ class AptBackend(object):
         installs, removals = parse_simulation(out)
         return [i for i in installs if i['current']], removals
 
-    def simulate(self, names):
+    def simulate(self, chosen):
         """What installing exactly these upgrades does: (upgrades, new packages, removals)."""
+        names = tuple(u['name'] for u in chosen)
         out, dummy = self.run(('apt-get', '-s', '-o', 'Debug::NoLocking=1') + self.options
-                              + ('install', '--only-upgrade') + tuple(names), 'planning the upgrade (apt-get -s)')
+                              + ('install', '--only-upgrade') + names, 'planning the upgrade (apt-get -s)')
         installs, removals = parse_simulation(out)
         return [i for i in installs if i['current']], [i for i in installs if not i['current']], removals
+
+    def history_last(self):
+        """apt keeps no transaction history to undo by id."""
+        return None
 
     def apply(self, names):
         return self.run(('apt-get', '-y', '-q') + self.options + ('install', '--only-upgrade') + tuple(names),
@@ -206,18 +211,22 @@ class AptBackend(object):
             return None, 'dpkg-deb could not rebuild %s: %s' % (key, (err or out).strip()[-300:])
         return 'repacked', target
 
-    def rollback(self, targets):
-        """targets: [(key, version or None, kept .deb or None)]; None version = remove the package."""
+    def undo(self, record, current, touched, kept, warn):
+        """Install the recorded version of every touched package (the kept .deb where there is one),
+        remove the ones the transaction added. Returns how it rolled back."""
         args = []
-        for key, version, kept in targets:
+        for key in sorted(touched):
+            version = (record['installed_before'].get(key) or [None])[0]
+            path = kept.get(key, {}).get(version)
             if version is None:
                 args.append(key + '-')
-            elif kept and os.path.isfile(kept):
-                args.append(kept)
+            elif path and os.path.isfile(path):
+                args.append(path)
             else:
                 args.append('%s=%s' % (key, version))
-        return self.run(('apt-get', '-y', '-q', '--allow-downgrades') + self.options + ('install',) + tuple(args),
-                        'rolling back (apt-get install --allow-downgrades)')
+        self.run(('apt-get', '-y', '-q', '--allow-downgrades') + self.options + ('install',) + tuple(args),
+                 'rolling back (apt-get install --allow-downgrades)')
+        return 'reinstall of the recorded versions'
 
 
 def control_without_status(text):

@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import PatchError
+from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import PatchError, mismatches
 
 ENV = {'LC_ALL': 'C'}
 # A repository that cannot be reached is an error, not a silent skip (some dnf.conf set it True).
@@ -111,10 +111,9 @@ class DnfBackend(object):
                          'arch': key.rpartition('.')[2], 'security': key in security})
         return plan, []
 
-    def simulate(self, names):
-        """dnf resolves dependencies at apply time; the plan is the named upgrades."""
-        upgrades = [u for u in self.available()[0] if u['name'] in names]
-        return upgrades, [], []
+    def simulate(self, chosen):
+        """dnf resolves dependencies at apply time; the plan is the chosen upgrades."""
+        return chosen, [], []
 
     def history_last(self):
         rc, out, err = self._run([self.command, '-q', 'history', 'list'], environ_update=ENV)
@@ -135,17 +134,36 @@ class DnfBackend(object):
         return None, ('%s is not in any enabled repository (dnf download: %s)'
                       % (nevra(key, version), ' '.join((err or out).split())[-200:]))
 
-    def undo(self, history_id):
-        return self.run(self.dnf('history', 'undo', str(history_id)), 'rolling back (dnf history undo %s)' % history_id)
+    def undo(self, record, current, touched, kept, warn):
+        """`dnf history undo` of the recorded dnf transaction; when that fails or leaves a package at
+        another version, versioned downgrades, installs and removals. Returns how it rolled back."""
+        before, history_id = record['installed_before'], record.get('history_id')
+        if history_id:
+            try:
+                self.run(self.dnf('history', 'undo', str(history_id)), 'rolling back (dnf history undo %s)' % history_id)
+                current = self.installed()
+                wrong = mismatches(before, current, touched)
+                if not wrong:
+                    return 'dnf history undo %s' % history_id
+                problem = 'it left %s' % ', '.join('%(name)s at %(found)s' % w for w in wrong)
+            except PatchError as exc:
+                current = self.installed()
+                problem = str(exc)
+            warn('dnf history undo %s failed (%s); falling back to versioned downgrades' % (history_id, problem))
+        self.downgrade(before, current, touched, kept)
+        return 'versioned downgrade'
 
-    def rollback(self, targets):
-        """Versioned fallback. targets: [(key, versions to have or None, kept rpm files, versions to drop)]."""
+    def downgrade(self, before, current, touched, kept):
+        """Bring every touched package back to its recorded versions, one dnf command per kind of step."""
         downgrade, install, remove = [], [], []
-        for key, want, kept, drop in targets:
+        for key in sorted(touched):
+            want = [v for v in before.get(key, []) if v not in current.get(key, [])]
+            drop = [v for v in current.get(key, []) if v not in before.get(key, [])]
+            files = kept.get(key, {})
             for version in drop:
                 remove.append(nevra(key, version))
-            for version in want or []:
-                spec = kept.get(version) if kept.get(version) and os.path.isfile(kept[version]) else nevra(key, version)
+            for version in want:
+                spec = files[version] if files.get(version) and os.path.isfile(files[version]) else nevra(key, version)
                 (downgrade if drop else install).append(spec)
         if downgrade:
             self.run(self.dnf('downgrade') + tuple(downgrade), 'rolling back (dnf downgrade)')

@@ -257,23 +257,22 @@ def os_release_ids():
     return ids
 
 
-def pick_backend(module, wanted):
-    def runner(args, environ_update=None, cwd=None):
-        return module.run_command(args, environ_update=environ_update, cwd=cwd)
+BINARIES = {'apt': 'apt-get', 'dnf': 'dnf', 'yum': 'yum'}
 
-    found = dict((tool, module.get_bin_path(tool)) for tool in ('apt-get', 'dnf', 'yum'))
+
+def pick_backend(module, wanted, run):
+    found = dict((backend, module.get_bin_path(binary)) for backend, binary in BINARIES.items())
     if wanted == 'auto':
         rhel = bool(os_release_ids() & set(RHEL_LIKE))
         order = ('dnf', 'yum', 'apt') if rhel else ('apt', 'dnf', 'yum')
-        wanted = next((tool for tool in order if found['apt-get' if tool == 'apt' else tool]), None)
+        wanted = next((backend for backend in order if found[backend]), None)
         if wanted is None:
             raise PatchError('this host has neither apt-get nor dnf/yum: linux_patch supports Debian- and RHEL-family hosts')
-    binary = found['apt-get' if wanted == 'apt' else wanted]
-    if not binary:
-        raise PatchError('backend=%s but this host has no %s' % (wanted, 'apt-get' if wanted == 'apt' else wanted))
+    if not found[wanted]:
+        raise PatchError('backend=%s but this host has no %s' % (wanted, BINARIES[wanted]))
     if wanted == 'apt':
-        return AptBackend(runner, module.params['lock_timeout'])
-    return DnfBackend(runner, command=binary)
+        return AptBackend(run, module.params['lock_timeout'])
+    return DnfBackend(run, command=found[wanted])
 
 
 def check_free_space(min_free_mb):
@@ -295,14 +294,14 @@ class Patcher(object):
         self.module = module
         self.params = module.params
         self.host = socket.gethostname()
-        self.backend = pick_backend(module, self.params['backend'])
+        self.backend = pick_backend(module, self.params['backend'], self.run)
         self.store = Transactions(self.params['state_dir'])
         self.result = dict(changed=False, backend=self.backend.name, updates=[], new_packages=[], removals=[],
                            transaction_id=None, packages=[], reboot_required=False, services_restart=[],
                            snapshot=None, changes=[], rollback=None, findings=[], ledger=[])
 
-    def run(self, args):
-        return self.module.run_command(args)
+    def run(self, args, environ_update=None, cwd=None):
+        return self.module.run_command(args, environ_update=environ_update, cwd=cwd)
 
     def handle(self, txn_id):
         return {'id': txn_id, 'how': {'module': 'bjeic.ops.linux_patch',
@@ -324,7 +323,7 @@ class Patcher(object):
         chosen = select(available, params['names'], params['exclude'], params['security_only'])
         new, removals = [], []
         if chosen:   # what installing exactly these does, with the dependencies they pull in
-            chosen, new, removals = self.backend.simulate([u['name'] for u in chosen])
+            chosen, new, removals = self.backend.simulate(chosen)
         result.update(updates=chosen, new_packages=new, removals=removals)
         security = [u for u in available if u.get('security')]
         if available:
@@ -368,7 +367,7 @@ class Patcher(object):
         names = [u['name'] for u in result['updates']]
         record = self.store.create({'state': 'preparing', 'host': self.host, 'backend': self.backend.name,
                                     'selection': names, 'installed_before': before, 'snapshot': None,
-                                    'kept': {}, 'history_before': None})
+                                    'kept': {}})
         try:
             self.keep_for_rollback(record, before)
             snapshot_kind = self.snapshot_kind()
@@ -379,9 +378,7 @@ class Patcher(object):
         except (PatchError, OSError) as exc:
             self.store.discard(record)   # nothing changed yet: leave no transaction behind
             raise PatchError(to_native(exc))
-        if self.backend.name == 'dnf':
-            record['history_before'] = self.backend.history_last()
-        record.update(state='applying', started=now())
+        record.update(state='applying', started=now(), history_before=self.backend.history_last())
         self.store.save(record)
         error = None
         try:
@@ -395,9 +392,8 @@ class Patcher(object):
             raise PatchError('%s. No package changed; no transaction was recorded.' % error)
         record.update(installed_after=after, packages=rows, finished=now(), state='failed' if error else 'applied',
                       error=error)
-        if self.backend.name == 'dnf':
-            last = self.backend.history_last()
-            record['history_id'] = last if last > (record['history_before'] or 0) else None
+        last = self.backend.history_last()
+        record['history_id'] = last if last and last > (record['history_before'] or 0) else None
         self.store.save(record)
         result.update(transaction_id=record['id'], packages=rows, changes=changes_of(rows), changed=bool(rows),
                       snapshot=record['snapshot'], rollback=self.handle(record['id']),
@@ -457,19 +453,21 @@ class Patcher(object):
                              % (record['id'], record['backend'], self.backend.name, record['backend']))
         before = record['installed_before']
         current = self.backend.installed()
-        touched = set(k for k in set(before) | set(current) if sorted(before.get(k, [])) != sorted(current.get(k, [])))
+        planned = set_diff(current, before)
         if record.get('packages') is not None:
             # Only what this transaction changed: later changes by others (another transaction) stay.
-            touched &= set(row['name'] for row in record['packages'])
-        planned = [{'name': k, 'before': ', '.join(sorted(current.get(k, []))) or None,
-                    'after': ', '.join(sorted(before.get(k, []))) or None} for k in sorted(touched)]
+            ours = set(row['name'] for row in record['packages'])
+            planned = [row for row in planned if row['name'] in ours]
+        touched = set(row['name'] for row in planned)
         if self.module.check_mode:
             result.update(changed=bool(planned) or bool(record.get('snapshot') and params['revert_snapshot']),
                           packages=planned, changes=changes_of(planned, 'rollback'))
             return
         method = None
         if planned:
-            method = self.undo(record, before, current, touched)
+            kept = dict((key, dict((v, k['path']) for v, k in versions.items() if k['path']))
+                        for key, versions in record['kept'].items())
+            method = self.backend.undo(record, current, touched, kept, self.module.warn)
         after = self.backend.installed()
         wrong = mismatches(before, after, touched)
         rows = set_diff(current, after)
@@ -492,36 +490,6 @@ class Patcher(object):
         result['msg'] = 'rolled back transaction %s on %s (%d package change(s), %s)%s' % (
             record['id'], self.host, len(rows), method or 'packages already at the recorded versions',
             '; the %s snapshot becomes active at the next boot' % record['snapshot']['type'] if reverted else '')
-
-    def undo(self, record, before, current, touched):
-        kept = dict((key, dict((v, k['path']) for v, k in versions.items() if k['path']))
-                    for key, versions in record['kept'].items())
-        if self.backend.name == 'dnf':
-            if record.get('history_id'):
-                try:
-                    self.backend.undo(record['history_id'])
-                    wrong = mismatches(before, self.backend.installed(), touched)
-                    if not wrong:
-                        return 'dnf history undo %s' % record['history_id']
-                    problem = 'it left %s' % ', '.join('%(name)s at %(found)s' % w for w in wrong)
-                except PatchError as exc:
-                    problem = to_native(exc)
-                self.module.warn('dnf history undo %s failed (%s); falling back to versioned downgrades'
-                                 % (record['history_id'], problem))
-                current = self.backend.installed()
-            targets = []
-            for key in sorted(touched):
-                want = [v for v in before.get(key, []) if v not in current.get(key, [])]
-                drop = [v for v in current.get(key, []) if v not in before.get(key, [])]
-                targets.append((key, want, kept.get(key, {}), drop))
-            self.backend.rollback(targets)
-            return 'versioned downgrade'
-        targets = []
-        for key in sorted(touched):
-            version = (before.get(key) or [None])[0]
-            targets.append((key, version, kept.get(key, {}).get(version)))
-        self.backend.rollback(targets)
-        return 'reinstall of the recorded versions'
 
 
 def main():
