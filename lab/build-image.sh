@@ -20,7 +20,7 @@ if [[ -z "$mirror" ]]; then
 fi
 [[ -n "$mirror" ]] || { echo "build-image: no Debian mirror found in apt sources; set LAB_MIRROR" >&2; exit 1; }
 
-packages=python3,openssh-server,sudo,procps,iproute2,lvm2,btrfs-progs,cron,rsyslog,systemd,systemd-sysv,dbus,util-linux,login,passwd,gzip,tar,nftables,iptables
+packages=python3,openssh-server,sudo,procps,iproute2,lvm2,btrfs-progs,cron,rsyslog,systemd,systemd-sysv,dbus,util-linux,login,passwd,gzip,tar,zstd,nftables,iptables
 root="$(mktemp -d /var/tmp/bjeic-lab-rootfs.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
 echo "debootstrap bookworm into $root (about a minute)"
@@ -43,11 +43,12 @@ install -m 0755 "$here/lab-init.sh" "$root/usr/local/sbin/lab-init"
 
 # A local package repository inside the image, like an air-gapped estate's internal mirror: what
 # hardening installs (auditd, libpam-pwquality), an insecure service the tests plant (telnetd via
-# inetd), a PAM test tool, the independent scanners (lynis, OpenSCAP with ssg-debian) and dnf
-# (labctl.py builds the dnf variant of the image from it, for patching tests).
+# inetd), a PAM test tool, the independent scanners (lynis, OpenSCAP with ssg-debian), dnf and
+# MariaDB (labctl.py builds the dnf and mariadb variants of the image from it, for the patching
+# tests and the database drill).
 # Downloaded now from the build machine's mirror; lab hosts never reach any network.
 repo_packages=(auditd libpam-pwquality openbsd-inetd inetutils-telnetd pamtester lynis openscap-scanner ssg-debian
-               dnf dnf-plugins-core rpm)
+               dnf dnf-plugins-core rpm mariadb-server mariadb-client)
 echo "deb $mirror bookworm main" >"$root/etc/apt/sources.list"
 chroot "$root" apt-get -o APT::Sandbox::User=root update -qq >/dev/null
 mkdir -p "$root/srv/lab-repo"

@@ -14,6 +14,8 @@ import subprocess
 
 import pytest
 
+from labrun import run_module
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.lab
 
@@ -43,23 +45,9 @@ class Lab:
         return self.sh(host, PACKAGE_SET[backend])
 
     def patch(self, host, args, check_mode=False, expect_failure=False):
-        """Run bjeic.ops.linux_patch once on `host` (a one-task playbook); returns the module result."""
-        work = self.tmp.mktemp('patch-run')
-        output = work / 'result.json'
-        playbook = [{'hosts': host, 'gather_facts': False, 'tasks': [
-            {'bjeic.ops.linux_patch': args, 'register': 'result', 'ignore_errors': True},
-            {'ansible.builtin.copy': {'content': '{{ result | to_json }}', 'dest': str(output), 'mode': '0600'},
-             'delegate_to': 'localhost', 'become': False, 'check_mode': False}]}]
-        (work / 'play.yml').write_text(json.dumps(playbook))
-        command = [os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', self.inventory, str(work / 'play.yml')]
-        if check_mode:
-            command += ['--check', '--diff']
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                              env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg')))
-        assert output.exists(), (done.stdout[-3000:], done.stderr[-2000:])
-        result = json.loads(output.read_text())
-        assert bool(result.get('failed')) == expect_failure, (done.stdout[-3000:], done.stderr[-2000:])
-        return result
+        """Run bjeic.ops.linux_patch once on `host`; returns the module result."""
+        return run_module(self.inventory, host, 'bjeic.ops.linux_patch', args, self.tmp.mktemp('patch-run'),
+                          check_mode=check_mode, expect_failure=expect_failure)
 
 
 @pytest.fixture(scope='module')

@@ -43,11 +43,23 @@ def _network_row(attrs):
     }
 
 
+def _backup_row(attrs):
+    state = attrs.get('state') or {}
+    restore = state.get('restore') or {}
+    return {
+        'set': attrs.get('set'), 'backup_path': attrs.get('path'), 'max_age_hours': attrs.get('max_age_hours'),
+        'newest': state.get('newest'), 'backup_time': state.get('mtime'), 'age_hours': state.get('age_hours'),
+        'size_bytes': state.get('size'), 'count': state.get('count'), 'verified': state.get('verified'),
+        'restore_ok': restore.get('ok'),
+        'restore_seconds': restore.get('restore_seconds'),
+    }
+
+
 def _generic_row(attrs):
     return {'attrs': dumps({k: v for k, v in attrs.items() if k != 'state'})}
 
 
-ROW_BUILDERS = {'os': _os_row, 'network': _network_row}
+ROW_BUILDERS = {'os': _os_row, 'network': _network_row, 'backup': _backup_row}
 
 
 def rows(items, kind):

@@ -1,0 +1,504 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: bjeic.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: backup_check
+short_description: Verify file-level backups on a Linux host - age, size, integrity, manifest and a real restore
+version_added: 0.1.0
+description:
+  - Checks backup sets described by path globs, in one call per host. For each set it finds the
+    newest backup (by modification time) and checks its age against the set's recovery point
+    objective, its size against a minimum and against the previous backup, and reads it through
+    end to end.
+  - Archives (tar, tar.gz, tar.bz2, tar.xz, tar.zst, zip, gzip, zst) are read to their last byte,
+    so the format's own checks run - gzip CRC and length, zip CRC-32, zstd checksums, the tar
+    end-of-archive blocks that a file cut at a member boundary lacks. zstd needs the C(zstd) tool
+    on the host; without it the set is reported as not verifiable, not as good.
+  - An optional manifest of sha256 lines (C(sha256sum) output) is held against the backup - an
+    entry whose base name is the backup file's checks the file itself, any other entry checks the
+    archive member (or, for a directory set, the file) of that path.
+  - With O(restore_test), the newest archive of each set is extracted into a fresh directory under
+    O(scratch_dir) (GNU tar for tar formats, as an operator would), every restored file is
+    compared with the archive, with the manifest and, when the set names a C(source), with the
+    live files; the directory is removed afterwards and the timings are returned.
+  - Windows Server Backup (C(wbadmin get versions)) is not covered by this module; it is checked
+    on Windows hosts by the Windows modules.
+  - The module runs at a lower CPU priority (nice 10) so that reading large backups competes less
+    with the host's own work. It changes nothing on the host; the restore test writes only under
+    O(scratch_dir) and removes what it wrote.
+author:
+  - bjeic.ops maintainers (@bjeic-ops)
+attributes:
+  check_mode:
+    support: full
+    description: Everything but the restore test runs in check mode; the restore test is skipped and the result says so.
+  diff_mode:
+    support: none
+    description: Nothing on the host is changed.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux hosts with Python 3; GNU tar for the restore test of tar archives.
+options:
+  sets:
+    description: The backup sets to check.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the set, used in findings and as the ledger key (C(backup:NAME@HOST)).
+        type: str
+        required: true
+      path:
+        description:
+          - Shell glob of the set's backups (files or directories), e.g. C(/backup/etc/etc-*.tar.gz).
+            Each match is one backup; the newest by modification time is checked.
+        type: str
+        required: true
+      max_age_hours:
+        description:
+          - Recovery point objective. A newest backup older than this is C(backup.stale) (warning),
+            older than twice this critical.
+        type: float
+        default: 24
+      min_size:
+        description: Smallest acceptable size of the newest backup, in bytes or with a unit (C(10M), C(2G)).
+        type: str
+        default: '1'
+      manifest:
+        description:
+          - Path of a sha256 manifest. C({file}) is replaced by the newest backup's path and
+            C({name}) by the set's name, e.g. C({file}.sha256).
+        type: str
+      source:
+        description:
+          - Live directory the set backs up (e.g. C(/etc)); the restore test compares restored files
+            with it. A first archive component equal to its name (C(etc/hosts)) is matched to it.
+        type: path
+      verify:
+        description: Read the newest backup through. Off leaves age and size checks only.
+        type: bool
+        default: true
+  restore_test:
+    description: Restore the newest archive of every set into O(scratch_dir) and compare it.
+    type: bool
+    default: false
+  shrink_threshold_pct:
+    description: Report C(backup.shrunk) when the newest backup is this many percent smaller than the previous one.
+    type: float
+    default: 20
+  restore_max_diff_pct:
+    description:
+      - With a set's C(source), the share of restored files that may differ from the live files
+        (changed since the backup) before the restore test fails.
+    type: float
+    default: 10
+  scratch_dir:
+    description:
+      - Directory under which each restore test makes (and removes) its own directory. It must have
+        room for the unpacked archive; a restore that would not fit is skipped with a warning.
+    type: path
+    default: /var/tmp
+notes:
+  - Findings - C(backup.missing) (critical, no backup matches), C(backup.stale), C(backup.corrupt)
+    (critical - unreadable archive or checksum mismatch), C(backup.shrunk) (warning - shrunk past
+    the threshold; critical below C(min_size)), C(backup.restore_failed) (critical),
+    C(backup.restore_skipped) (warning), C(backup.manifest) (warning - manifest missing or
+    unparsable), C(backup.unavailable) (info - could not be checked here).
+seealso:
+  - module: bjeic.ops.linux_inspect
+'''
+
+EXAMPLES = r'''
+- name: Verify the configuration and database dump backups, with a restore test
+  bjeic.ops.backup_check:
+    sets:
+      - name: etc
+        path: /backup/etc/etc-*.tar.gz
+        max_age_hours: 26
+        min_size: 100K
+        manifest: "{file}.sha256"
+        source: /etc
+      - name: app-dumps
+        path: /backup/db/app-*.sql.gz
+        max_age_hours: 26
+    restore_test: true
+    scratch_dir: /var/tmp
+  become: true
+  register: backup_result
+'''
+
+RETURN = r'''
+sets:
+  description: Per set, what was found and checked (also returned as ledger items of kind backup).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: etc
+      newest: /backup/etc/etc-20261126.tar.gz
+      age_hours: 3.2
+      size: 1048576
+      previous_size: 1040000
+      count: 7
+      format: tar.gz
+      verified: true
+      members: 812
+      verify_seconds: 0.41
+      manifest: {checked: 812, missing: [], different: []}
+      restore: {ok: true, files: 812, bytes: 5242880, restore_seconds: 0.3, compare_seconds: 0.2, cleaned: true}
+ledger:
+  description: One item of kind backup per set, key C(backup:NAME@HOST).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: What is wrong with the backups (result contract).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts of findings by severity and of sets verified.
+  returned: always
+  type: dict
+  sample: {critical: 1, warning: 0, info: 0, sets: 2, verified: 1}
+'''
+
+import datetime
+import glob
+import gzip
+import os
+import shutil
+import socket
+import tempfile
+import time
+import zipfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.common.text.formatters import human_to_bytes
+from ansible_collections.bjeic.ops.plugins.module_utils import backup_archive as archive
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, unavailable
+
+SPACE_MARGIN = 1.1   # room a restore needs: the unpacked size plus a tenth
+
+
+def iso(timestamp):
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def size_of(path):
+    return archive.tree_size(path) if os.path.isdir(path) else os.path.getsize(path)
+
+
+class SetCheck:
+    """The checks of one backup set; findings go to `add`, facts to `state`."""
+
+    def __init__(self, module, spec, add):
+        self.module, self.spec, self.add = module, spec, add
+        self.name = spec['name']
+        self.state = {'name': self.name, 'path': spec['path'], 'newest': None, 'count': 0, 'verified': None,
+                      'restore': None}
+        self.members = None
+
+    def run(self):
+        matches = sorted(glob.glob(self.spec['path']), key=os.path.getmtime, reverse=True)
+        self.state['count'] = len(matches)
+        if not matches:
+            self.add(finding('backup.missing', 'critical', self.name,
+                             'backup set %s: nothing matches %s - the backup job is not producing files there'
+                             % (self.name, self.spec['path'])))
+            return self.state
+        newest = matches[0]
+        fmt = archive.format_of(newest)
+        mtime = os.path.getmtime(newest)
+        size = size_of(newest)
+        self.state.update(newest=newest, format=fmt, mtime=iso(mtime), size=size,
+                          age_hours=round((time.time() - mtime) / 3600.0, 2),
+                          previous=matches[1] if len(matches) > 1 else None,
+                          previous_size=size_of(matches[1]) if len(matches) > 1 else None)
+        self.check_age()
+        self.check_size()
+        if self.spec['verify']:
+            self.verify(newest, fmt)
+        if self.module.params['restore_test'] and archive.is_archive(fmt):
+            if self.module.check_mode:
+                self.state['restore'] = {'ok': None, 'skipped': 'check mode'}
+            elif self.members is None:
+                self.state['restore'] = {'ok': None, 'skipped': 'the archive was not read through (see the findings)'}
+            else:
+                self.restore(newest, fmt)
+        return self.state
+
+    # ------------------------------------------------------------ age and size
+    def check_age(self):
+        limit = self.spec['max_age_hours']
+        age = self.state['age_hours']
+        if age > limit:
+            severity = 'critical' if age >= 2 * limit else 'warning'
+            self.add(finding('backup.stale', severity, self.name,
+                             'backup set %s: newest backup %s is %.1f h old, the set allows %s h (RPO)'
+                             % (self.name, self.state['newest'], age, limit), value=age, threshold=limit))
+
+    def check_size(self):
+        size, previous = self.state['size'], self.state['previous_size']
+        minimum = self.spec['min_size_bytes']
+        if size < minimum:
+            self.add(finding('backup.shrunk', 'critical', self.name,
+                             'backup set %s: newest backup %s is %d bytes, below the minimum of %d bytes'
+                             % (self.name, self.state['newest'], size, minimum), value=size, threshold=minimum))
+            return
+        if previous:
+            shrink = round(100.0 * (previous - size) / previous, 1)
+            self.state['shrink_pct'] = shrink
+            limit = self.module.params['shrink_threshold_pct']
+            if shrink >= limit:
+                self.add(finding('backup.shrunk', 'warning', self.name,
+                                 'backup set %s: newest backup %s is %.1f%% smaller than the previous one (%d -> %d bytes)'
+                                 % (self.name, self.state['newest'], shrink, previous, size), value=shrink, threshold=limit))
+
+    # ------------------------------------------------------------ integrity and manifest
+    def verify(self, path, fmt):
+        if not os.access(path, os.R_OK):
+            self.add(unavailable('backup.unavailable', self.name,
+                                 'backup set %s: %s is not readable by this user - run with become' % (self.name, path)))
+            return
+        started = time.time()
+        if archive.is_archive(fmt):
+            try:
+                self.members = archive.read_through(path, fmt)
+            except archive.ToolMissing as exc:
+                self.add(unavailable('backup.unavailable', self.name, 'backup set %s: %s' % (self.name, exc)))
+                return
+            except archive.ArchiveError as exc:
+                self.state['verified'] = False
+                self.add(finding('backup.corrupt', 'critical', self.name,
+                                 'backup set %s: %s (%s) cannot be read through: %s'
+                                 % (self.name, path, fmt, exc), value=str(exc)))
+                return
+            self.state['members'] = len(self.members)
+        elif fmt == 'directory':
+            self.members = archive.tree(path)
+            self.state['members'] = len(self.members)
+        self.state['verified'] = self.check_manifest(path)
+        self.state['verify_seconds'] = round(time.time() - started, 3)
+
+    def check_manifest(self, path):
+        """True when the manifest agrees (or there is none to check); False on a mismatch."""
+        template = self.spec.get('manifest')
+        if not template:
+            return True if self.members is not None else None
+        manifest_path = template.replace('{file}', path).replace('{name}', self.name)
+        try:
+            with open(manifest_path) as handle:
+                entries, bad = archive.parse_manifest(handle.read())
+        except (IOError, OSError) as exc:
+            self.add(finding('backup.manifest', 'warning', self.name,
+                             'backup set %s: manifest %s cannot be read (%s): the backup is not checked against it'
+                             % (self.name, manifest_path, exc.strerror or exc)))
+            return True if self.members is not None else None
+        if bad or not entries:
+            self.add(finding('backup.manifest', 'warning', self.name,
+                             'backup set %s: manifest %s has %d line(s) that are not sha256sum lines, e.g. %r'
+                             % (self.name, manifest_path, len(bad), bad[0] if bad else '(empty file)')))
+        whole, content = archive.split_manifest(entries, path)
+        report = {'path': manifest_path, 'checked': 0, 'missing': [], 'different': []}
+        if whole and os.path.isfile(path):
+            report['checked'] += 1
+            if archive.file_sha256(path) != list(whole.values())[0]:
+                report['different'].append(os.path.basename(path))
+        if content:
+            if self.members is None:
+                self.add(unavailable('backup.unavailable', self.name, 'backup set %s: %s is not an archive or '
+                                     'directory: its content entries in the manifest are not checked' % (self.name, path)))
+            else:
+                found = archive.compare(content, self.members)
+                report['checked'] += len(content)
+                report['missing'] += found['missing']
+                report['different'] += found['different']
+        self.state['manifest'] = report
+        if report['missing'] or report['different']:
+            self.add(finding('backup.corrupt', 'critical', self.name,
+                             'backup set %s: %s disagrees with its manifest %s: %d different (%s), %d missing (%s)'
+                             % (self.name, path, manifest_path, len(report['different']),
+                                ', '.join(report['different'][:5]) or '-', len(report['missing']),
+                                ', '.join(report['missing'][:5]) or '-'),
+                             value={'different': len(report['different']), 'missing': len(report['missing'])}))
+            return False
+        return True
+
+    # ------------------------------------------------------------ restore test
+    def restore(self, path, fmt):
+        needed = int(sum(m['size'] for m in self.members.values()) * SPACE_MARGIN)
+        scratch_root = self.module.params['scratch_dir']
+        try:
+            stats = os.statvfs(scratch_root)
+        except OSError as exc:
+            self.skip_restore('scratch_dir %s cannot be used (%s)' % (scratch_root, exc.strerror or exc))
+            return
+        free = stats.f_bavail * stats.f_frsize
+        if free < needed:
+            self.skip_restore('%s has %d MiB free, the restore needs about %d MiB'
+                              % (scratch_root, free // 2 ** 20, needed // 2 ** 20 + 1))
+            return
+        try:
+            scratch = tempfile.mkdtemp(prefix='bjeic-restore-%s-' % self.name.replace('/', '_'), dir=scratch_root)
+        except OSError as exc:
+            self.skip_restore('cannot make a directory under %s (%s)' % (scratch_root, exc.strerror or exc))
+            return
+        outcome = {'ok': False, 'scratch': scratch, 'cleaned': False}
+        self.state['restore'] = outcome
+        try:
+            started = time.time()
+            problem = self.extract(path, fmt, scratch)
+            outcome['restore_seconds'] = round(time.time() - started, 3)
+            if problem is None:
+                started = time.time()
+                problem = self.compare_restored(scratch, outcome)
+                outcome['compare_seconds'] = round(time.time() - started, 3)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            outcome['cleaned'] = not os.path.exists(scratch)
+        outcome['ok'] = problem is None
+        if problem:
+            outcome['problem'] = problem
+            self.add(finding('backup.restore_failed', 'critical', self.name,
+                             'backup set %s: restore test of %s failed: %s' % (self.name, path, problem), value=problem))
+
+    def skip_restore(self, why):
+        self.state['restore'] = {'ok': None, 'skipped': why}
+        self.add(finding('backup.restore_skipped', 'warning', self.name,
+                         'backup set %s: restore test skipped: %s' % (self.name, why)))
+
+    def extract(self, path, fmt, scratch):
+        """None when the archive was unpacked, else why not."""
+        if fmt.startswith('tar'):
+            rc, out, err = self.module.run_command(archive.extract_command(path, fmt, scratch))
+            if rc != 0:
+                return 'tar exited %d: %s' % (rc, (err or out).strip()[-400:])
+            return None
+        try:
+            if fmt == 'zip':
+                with zipfile.ZipFile(path) as handle:
+                    handle.extractall(scratch)
+            elif fmt == 'gzip':
+                name = list(self.members)[0]
+                with gzip.open(path, 'rb') as source, open(os.path.join(scratch, name), 'wb') as target:
+                    shutil.copyfileobj(source, target, archive.CHUNK)
+            else:   # zst
+                name = list(self.members)[0]
+                rc, out, err = self.module.run_command(['zstd', '-d', '-q', '-o', os.path.join(scratch, name), path])
+                if rc != 0:
+                    return 'zstd exited %d: %s' % (rc, (err or out).strip()[-400:])
+        except (IOError, OSError, EOFError) as exc:
+            return '%s: %s' % (type(exc).__name__, exc)
+        return None
+
+    def compare_restored(self, scratch, outcome):
+        """None when the restored files are whole, else what is wrong."""
+        restored = archive.tree(scratch)
+        outcome.update(files=len(restored), bytes=sum(f['size'] for f in restored.values()))
+        lost = archive.compare(self.members, restored)
+        if lost['missing'] or lost['different']:
+            return ('%d file(s) of the archive missing after the restore (%s), %d restored with other content (%s)'
+                    % (len(lost['missing']), ', '.join(lost['missing'][:5]) or '-',
+                       len(lost['different']), ', '.join(lost['different'][:5]) or '-'))
+        if not restored:
+            return 'the archive restored no files'
+        if self.spec.get('source'):
+            return self.compare_live(restored, outcome)
+        return None
+
+    def compare_live(self, restored, outcome):
+        source = self.spec['source']
+        same = different = absent = 0
+        examples = []
+        for member, info in restored.items():
+            live = archive.live_path(source, member)
+            if not os.path.isfile(live):
+                absent += 1
+                continue
+            if os.path.getsize(live) == info['size'] and archive.file_sha256(live) == info['sha256']:
+                same += 1
+            else:
+                different += 1
+                examples.append(member)
+        outcome['live'] = {'source': source, 'same': same, 'different': different, 'absent_live': absent}
+        compared = same + different
+        if not compared:
+            return 'no restored file exists under the live source %s: is source right for this set?' % source
+        share = 100.0 * different / compared
+        outcome['live']['different_pct'] = round(share, 1)
+        if share > self.module.params['restore_max_diff_pct']:
+            return ('%.1f%% of the restored files differ from the live files under %s (allowed %s%%), e.g. %s'
+                    % (share, source, self.module.params['restore_max_diff_pct'], ', '.join(sorted(examples)[:5])))
+        return None
+
+
+def ledger_item(host, spec, state):
+    """The set's configuration as the ledger item; what changes every run goes under `state` (no drift)."""
+    attrs = {'set': spec['name'], 'host': host, 'path': spec['path'], 'max_age_hours': spec['max_age_hours'],
+             'min_size': spec['min_size'], 'manifest': spec.get('manifest'), 'source': spec.get('source'),
+             'state': dict((k, v) for k, v in state.items() if k not in ('name', 'path'))}
+    return {'kind': 'backup', 'key': 'backup:%s@%s' % (spec['name'], host), 'attrs': attrs}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sets=dict(type='list', elements='dict', required=True, options=dict(
+                name=dict(type='str', required=True),
+                path=dict(type='str', required=True),
+                max_age_hours=dict(type='float', default=24),
+                min_size=dict(type='str', default='1'),
+                manifest=dict(type='str'),
+                source=dict(type='path'),
+                verify=dict(type='bool', default=True),
+            )),
+            restore_test=dict(type='bool', default=False),
+            shrink_threshold_pct=dict(type='float', default=20),
+            restore_max_diff_pct=dict(type='float', default=10),
+            scratch_dir=dict(type='path', default='/var/tmp'),
+        ),
+        supports_check_mode=True,
+    )
+    names = [spec['name'] for spec in module.params['sets']]
+    if not names:
+        module.fail_json(msg='sets is empty: give at least one backup set as {name, path}')
+    duplicated = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicated:
+        module.fail_json(msg='backup set names must be unique (they key the ledger); repeated: %s' % ', '.join(duplicated))
+    for spec in module.params['sets']:
+        if spec['max_age_hours'] <= 0:
+            module.fail_json(msg='sets[%s].max_age_hours must be above 0, got %s' % (spec['name'], spec['max_age_hours']))
+        try:
+            spec['min_size_bytes'] = human_to_bytes(spec['min_size'])
+        except ValueError as exc:
+            module.fail_json(msg='sets[%s].min_size %r is not a size (bytes, or with a unit such as 10M): %s'
+                             % (spec['name'], spec['min_size'], to_native(exc)))
+    try:
+        os.nice(10)   # reading large backups should yield to the host's own work
+    except OSError:
+        pass
+    host = socket.gethostname()
+    findings = []
+    states = [SetCheck(module, spec, findings.append).run() for spec in module.params['sets']]
+    summary = dict((severity, sum(1 for f in findings if f['severity'] == severity))
+                   for severity in ('critical', 'warning', 'info'))
+    summary.update(sets=len(states), verified=sum(1 for s in states if s['verified']))
+    problems = [f for f in findings if f['severity'] != 'info']
+    module.exit_json(changed=False, sets=states, findings=findings, summary=summary,
+                     ledger=[ledger_item(host, spec, state) for spec, state in zip(module.params['sets'], states)],
+                     msg='%d backup set(s) checked on %s: %d verified, %d problem(s)'
+                     % (len(states), host, summary['verified'], len(problems)))
+
+
+if __name__ == '__main__':
+    main()

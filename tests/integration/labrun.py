@@ -1,0 +1,42 @@
+"""Running the collection's modules and playbooks on lab hosts, as an engineer would."""
+import json
+import os
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_module(inventory, host, module, args, workdir, check_mode=False, expect_failure=False, extra_vars=None):
+    """Run one bjeic.ops module once on `host` through a one-task playbook; returns its result.
+
+    The registered result is written out by a second task (the tree callback drops `failed`).
+    """
+    output = workdir / 'result.json'
+    playbook = [{'hosts': host, 'gather_facts': False, 'tasks': [
+        {module: args, 'register': 'result', 'ignore_errors': True},
+        {'ansible.builtin.copy': {'content': '{{ result | to_json }}', 'dest': str(output), 'mode': '0600'},
+         'delegate_to': 'localhost', 'become': False, 'check_mode': False}]}]
+    (workdir / 'play.yml').write_text(json.dumps(playbook))
+    command = [os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', str(inventory), str(workdir / 'play.yml')]
+    if check_mode:
+        command += ['--check', '--diff']
+    for name, value in (extra_vars or {}).items():
+        command += ['-e', '%s=%s' % (name, value)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg')))
+    assert output.exists(), (done.stdout[-3000:], done.stderr[-2000:])
+    result = json.loads(output.read_text())
+    assert bool(result.get('failed')) == expect_failure, (done.stdout[-3000:], done.stderr[-2000:])
+    return result
+
+
+def run_playbook(playbook, inventory, extra_vars=None, check=True, timeout=900):
+    """ansible-playbook as an engineer runs it, with the repository's ansible.cfg."""
+    command = [os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', str(inventory), str(playbook)]
+    if extra_vars:
+        command += ['-e', json.dumps(extra_vars)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg')))
+    if check and done.returncode != 0:
+        raise AssertionError('%s exited %d\n%s\n%s' % (playbook, done.returncode, done.stdout[-4000:], done.stderr[-2000:]))
+    return done
