@@ -158,6 +158,13 @@ def test_manifest_lines_are_sha256sum_output():
     assert list(whole) == ['backup.tar.gz'] and sorted(content) == ['etc/binary', 'etc/hosts']
 
 
+def test_manifest_checked_against_the_restored_directory_leaves_out_the_archives_own_line():
+    entries = {'app/a.conf': '1' * 64, 'app-2.tar.gz': '2' * 64, 'app/old.tar.gz': '3' * 64}
+    members = {'app/a.conf': {}, 'app/old.tar.gz': {}}   # an archive inside the backup is content
+    whole, content = archive.split_manifest(entries, '/srv/restore/', members)
+    assert whole == {} and sorted(content) == ['app/a.conf', 'app/old.tar.gz']
+
+
 def test_compare_names_missing_and_different_entries():
     found = {'a': {'size': 1, 'sha256': '1'}, 'b': {'size': 1, 'sha256': '2'}}
     assert archive.compare({'a': '1', 'b': '3', 'c': '4'}, found) == {'missing': ['c'], 'different': ['b']}

@@ -194,3 +194,11 @@ def test_rulesets_lose_counters_and_comments_but_keep_rules():
     assert not any(line.startswith('#') for line in saved)
     assert p.normalize_ruleset('*filter\n:INPUT ACCEPT [12:3456]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n') == [
         '*filter', ':INPUT ACCEPT', '-A INPUT -p tcp --dport 22 -j ACCEPT', 'COMMIT']
+
+
+def test_systemctl_show_gives_one_block_per_unit_in_order():
+    text = ('Id=cron.service\nLoadState=loaded\nActiveState=active\nSubState=running\n\n'
+            'Id=nosuch.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n')
+    units = p.parse_systemctl_show(text)
+    assert [u['Id'] for u in units] == ['cron.service', 'nosuch.service']
+    assert units[1] == {'Id': 'nosuch.service', 'LoadState': 'not-found', 'ActiveState': 'inactive', 'SubState': 'dead'}

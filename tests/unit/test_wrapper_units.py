@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import insert
 
-from bjeic_ops import ledger
+from bjeic_ops import BjeicOpsError, ledger
 from bjeic_ops.ingest import Ingestor, change_records
 from bjeic_ops.redact import MASK, Redactor
 from bjeic_ops.store import COMPLETE, INCOMPLETE, RUNNING, Store, StoreError, schema_version
@@ -27,11 +27,36 @@ def inspection(host, uptime, rules):
 def test_new_store_has_the_current_schema_and_refuses_a_newer_one(tmp_path):
     url = 'sqlite:///%s' % (tmp_path / 's.sqlite')
     store = Store(url)
-    assert store.version() == 1
+    assert store.version() == 2
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=7))
     with pytest.raises(StoreError, match='schema version 7, newer than this bjeic-ops knows'):
         Store(url)
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
+    from sqlalchemy import create_engine
+    from bjeic_ops import store as store_module
+    url = 'sqlite:///%s' % (tmp_path / 'old.sqlite')
+    engine = create_engine(url)
+    with engine.begin() as conn:   # the store as version 1 made it: no drills table
+        store_module.metadata.create_all(conn, tables=[t for name, t in store_module.metadata.tables.items()
+                                                       if name != 'drills'])
+        conn.execute(insert(schema_version).values(version=1))
+    engine.dispose()
+    old = Store(url)
+    run = old.begin_run('drill.yml')
+    ingest = Ingestor(old, run)
+    drill = {'name': 'cron failure on a', 'kind': 'service_failure', 'outcome': 'passed',
+             'started': '2026-11-26T08:00:00.000000Z', 'finished': '2026-11-26T08:01:00.000000Z',
+             'timings': {'total_seconds': 60.0}, 'objectives': {}, 'steps': [{'name': 'fault', 'ok': True}]}
+    ingest(event('runner_on_ok', 'a', {'changed': False, 'drill': drill}, action='bjeic.ops.drill_record'))
+    ingest.flush()
+    assert old.version() == 2
+    [row] = old.drills()
+    assert (row['name'], row['outcome'], row['host'], row['timings']) == ('cron failure on a', 'passed', 'a',
+                                                                          {'total_seconds': 60.0})
+    assert row['started'].isoformat().startswith('2026-11-26T08:00:00')
 
 
 def test_unopenable_store_says_where(tmp_path):
@@ -137,3 +162,11 @@ def test_drift_ignores_state_and_order_and_reports_list_elements():
         {'key': 'h:gone', 'change': 'removed', 'path': '', 'before': None, 'after': None},
         {'key': 'h:new', 'change': 'added', 'path': '', 'before': None, 'after': None},
     ]
+
+
+def test_extra_vars_take_quoted_values_with_spaces_as_ansible_playbook_does():
+    from bjeic_ops.cli import parse_extra_vars
+    assert parse_extra_vars(["target=web01 cmd='grep -q 8080 /etc/app.conf'", '{"n": 1}']) == {
+        'target': 'web01', 'cmd': 'grep -q 8080 /etc/app.conf', 'n': 1}
+    with pytest.raises(BjeicOpsError, match='not KEY=VALUE'):
+        parse_extra_vars(['lonely'])

@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -31,7 +32,7 @@ def parse_extra_vars(values):
             data = json.loads(value)
         else:
             data = {}
-            for pair in value.split():
+            for pair in shlex.split(value):   # KEY='a value with spaces', as ansible-playbook takes it
                 key, sep, item = pair.partition('=')
                 if not sep:
                     raise BjeicOpsError('extra var %r is not KEY=VALUE, JSON or @FILE' % pair)
@@ -101,6 +102,11 @@ def build_parser():
     chg.add_argument('--host')
     chg.add_argument('--run', type=int)
     _output_options(chg)
+
+    drl = sub.add_parser('drills', help='emergency drill records (应急演练记录)')
+    drl.add_argument('--since')
+    drl.add_argument('--run', type=int)
+    _output_options(drl)
 
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=int)
@@ -230,12 +236,21 @@ def cmd_changes(args, store):
              'object': c['object'], 'action': c['action'], 'before': c['before'], 'after': c['after'],
              'diff': c['diff'], 'operator': c['operator'], 'ticket': c['ticket'], 'rollback': c['rollback'],
              'run_id': c['run_id']} for c in store.changes(since, args.host, args.run)]
-    if args.format == 'xlsx':
-        _need_out(args)
-        export.write_xlsx(args.out, [('sheet_changes', rows)], args.lang)
-        print('wrote %s' % args.out)
-        return 0
-    show(rows, args.format, args.out, args.lang)
+    show(rows, args.format, args.out, args.lang, sheet='sheet_changes')
+    return 0
+
+
+def cmd_drills(args, store):
+    since = parse_when(args.since) if args.since else None
+    rows = []
+    for d in store.drills(since, args.run):
+        timings = d['timings'] or {}
+        rows.append({'id': d['id'], 'drill': d['name'], 'drill_kind': d['kind'], 'host': d['host'],
+                     'outcome': d['outcome'], 'started': d['started'], 'finished': d['finished'],
+                     'detection_seconds': timings.get('detection_seconds'),
+                     'recovery_seconds': timings.get('recovery_seconds'), 'total_seconds': timings.get('total_seconds'),
+                     'operator': d['operator'], 'run_id': d['run_id']})
+    show(rows, args.format, args.out, args.lang, sheet='sheet_drills')
     return 0
 
 
@@ -244,7 +259,7 @@ def _need_out(args):
         raise BjeicOpsError('--format %s needs --out FILE' % args.format)
 
 
-def show(rows, fmt, out, lang):
+def show(rows, fmt, out, lang, sheet='sheet'):
     if fmt == 'csv':
         if not out:
             raise BjeicOpsError('--format csv needs --out FILE')
@@ -259,7 +274,7 @@ def show(rows, fmt, out, lang):
     elif fmt == 'xlsx':
         if not out:
             raise BjeicOpsError('--format xlsx needs --out FILE')
-        export.write_xlsx(out, [('sheet', rows)], lang)
+        export.write_xlsx(out, [(sheet, rows)], lang)
         print('wrote %s' % out)
     else:
         from rich.console import Console
@@ -276,7 +291,7 @@ def show(rows, fmt, out, lang):
 
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
-            'changes': cmd_changes, 'rollback': cmd_rollback}
+            'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback}
 
 
 def main(argv=None):

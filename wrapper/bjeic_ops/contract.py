@@ -7,6 +7,8 @@ LEDGER_KINDS = ('os', 'db', 'network', 'cloud', 'backup')
 SEVERITIES = ('critical', 'warning', 'info')
 FINDING_KEYS = ('check', 'severity', 'subject', 'value', 'threshold', 'message')
 CHANGE_KEYS = ('object', 'action', 'before', 'after')
+DRILL_KEYS = ('name', 'kind', 'outcome', 'started', 'finished', 'timings', 'steps')
+DRILL_OUTCOMES = ('passed', 'failed')
 
 
 def validate(result):
@@ -39,6 +41,13 @@ def validate(result):
         missing = [key for key in CHANGE_KEYS if key not in item]
         if missing:
             problems.append('changes[%d] lacks %s' % (index, ', '.join(missing)))
+    drill = result.get('drill')
+    if drill is not None:
+        missing = [key for key in DRILL_KEYS if not isinstance(drill, dict) or key not in drill]
+        if missing:
+            problems.append('drill lacks %s' % ', '.join(missing))
+        elif drill['outcome'] not in DRILL_OUTCOMES:
+            problems.append('drill.outcome %r is not one of %s' % (drill['outcome'], ', '.join(DRILL_OUTCOMES)))
     rollback = result.get('rollback')
     if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
         problems.append('rollback must be null or a mapping with an id')

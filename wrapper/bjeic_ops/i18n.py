@@ -51,6 +51,15 @@ LABELS = {
     'rollback': ('回退句柄', 'Rollback handle'),
     'operator': ('操作人', 'Operator'),
     'ticket': ('工单号', 'Ticket'),
+    # drills
+    'drill': ('演练名称', 'Drill'),
+    'drill_kind': ('演练类型', 'Kind'),
+    'outcome': ('结果', 'Outcome'),
+    'started': ('开始时间', 'Started'),
+    'finished': ('结束时间', 'Finished'),
+    'detection_seconds': ('发现用时(秒)', 'Detection (s)'),
+    'recovery_seconds': ('恢复用时(秒)', 'Recovery (s)'),
+    'total_seconds': ('总用时(秒)', 'Total (s)'),
     # drift
     'change': ('变化', 'Change'),
     'path': ('属性路径', 'Attribute'),
@@ -64,6 +73,7 @@ LABELS = {
     'sheet_cloud': ('云资源台账', 'Cloud resource ledger'),
     'sheet_backup': ('备份台账', 'Backup ledger'),
     'sheet_changes': ('变更记录单', 'Change records'),
+    'sheet_drills': ('应急演练记录', 'Emergency drill records'),
 }
 
 

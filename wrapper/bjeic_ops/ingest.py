@@ -1,11 +1,12 @@
 """Turn ansible-runner events into store rows as they arrive (streaming: memory stays flat).
 
-Only the result contract is read from a result (`ledger`, `findings`, `changes`, `rollback`)
-plus Ansible's own `changed`, `diff` and `msg`; printed text is never parsed.
+Only the result contract is read from a result (`ledger`, `findings`, `changes`, `rollback`,
+`drill`) plus Ansible's own `changed`, `diff` and `msg`; printed text is never parsed.
 """
 import difflib
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .redact import Redactor
 from .store import now
@@ -56,7 +57,7 @@ class Ingestor:
 
     @staticmethod
     def _empty():
-        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': []}
+        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': [], 'drills': []}
 
     def __call__(self, event):
         kind = event.get('event')
@@ -113,6 +114,14 @@ class Ingestor:
             self._add('ledger_items', {
                 'run_id': self.run_id, 'host': host, 'kind': item.get('kind'), 'key': item.get('key'),
                 'attrs': clean(item.get('attrs') or {}), 'seen_at': at})
+        drill = res.get('drill')
+        if isinstance(drill, dict) and not self.check_mode:
+            self._add('drills', {
+                'run_id': self.run_id, 'host': host, 'name': str(drill.get('name', ''))[:500],
+                'kind': str(drill.get('kind', 'other'))[:50], 'outcome': str(drill.get('outcome', 'failed'))[:20],
+                'started': parse_time(drill.get('started')), 'finished': parse_time(drill.get('finished')),
+                'timings': clean(drill.get('timings')), 'objectives': clean(drill.get('objectives')),
+                'steps': clean(drill.get('steps')), 'operator': self.operator, 'at': at})
         if res.get('changed') and not self.check_mode:
             for record in change_records(module, res):
                 record.update(run_id=self.run_id, host=host, task=data.get('task', '')[:500], module=module[:200],
@@ -132,6 +141,16 @@ class Ingestor:
         self._buffer = self._empty()
         self._buffered = 0
         self._last_flush = time.monotonic()
+
+
+def parse_time(text):
+    """An ISO 8601 time from a module result, or None."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace('Z', '+00:00'))
+    except ValueError:
+        return None
 
 
 def _results_of(res):

@@ -1,6 +1,6 @@
 """The store: the one place that knows SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
 
-Runs, host results, findings, ledger items and changes. A run is `running` until it ends;
+Runs, host results, findings, ledger items, changes and drill records. A run is `running` until it ends;
 only `complete` runs feed the current ledger, so an interrupted run never becomes current.
 Writes come in batches, one transaction each, so what is stored is always consistent.
 """
@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
 
 metadata = MetaData()
@@ -99,9 +99,29 @@ changes = Table(
     Column('at', DateTime(timezone=True), nullable=False),
 )
 
-# Migrations: version -> function(connection). Version 1 is the tables above; add new
+# Emergency drills (应急演练): one row per drill record a run returned (the `drill` result key).
+drills = Table(
+    'drills', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
+    Column('host', String(255), nullable=False),
+    Column('name', String(500), nullable=False),
+    Column('kind', String(50), nullable=False),
+    Column('outcome', String(20), nullable=False),   # passed, failed
+    Column('started', DateTime(timezone=True)),
+    Column('finished', DateTime(timezone=True)),
+    Column('timings', JSON),
+    Column('objectives', JSON),
+    Column('steps', JSON),
+    Column('operator', String(200)),
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
+# Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
-MIGRATIONS = {}
+MIGRATIONS = {
+    2: lambda conn: metadata.create_all(conn, tables=[drills]),
+}
 
 
 class StoreError(BjeicOpsError):
@@ -194,7 +214,7 @@ class Store:
     def write_batch(self, rows):
         """Insert rows {table name: [dict, ...]} in one transaction."""
         tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
-                  'changes': changes}
+                  'changes': changes, 'drills': drills}
         with self.engine.begin() as conn:
             for name, items in rows.items():
                 if items:
@@ -267,6 +287,16 @@ class Store:
             query = query.where(changes.c.host == host)
         if run_id is not None:
             query = query.where(changes.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # ------------------------------------------------------------ drills
+    def drills(self, since=None, run_id=None):
+        query = select(drills).order_by(drills.c.id)
+        if since is not None:
+            query = query.where(drills.c.at >= since)
+        if run_id is not None:
+            query = query.where(drills.c.run_id == run_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

@@ -236,11 +236,22 @@ def parse_manifest(text):
     return entries, bad
 
 
-def split_manifest(entries, backup_path):
-    """Entries naming the backup file itself (by base name) vs entries naming its content."""
-    own = os.path.basename(backup_path)
-    whole = dict((k, v) for k, v in entries.items() if os.path.basename(k) == own)
-    content = dict((k, v) for k, v in entries.items() if os.path.basename(k) != own)
+def split_manifest(entries, backup_path, members=None):
+    """(entries naming the backup file itself, entries naming its content).
+
+    An entry whose base name is the backup file's checks the file. An entry named like an archive
+    that is not among `members` describes another backup file (a manifest written next to several
+    archives, or the archive's own line read against its restored directory) and is left out.
+    """
+    own = os.path.basename(backup_path.rstrip('/'))
+    whole, content = {}, {}
+    for name, digest in entries.items():
+        if os.path.basename(name) == own:
+            whole[name] = digest
+        elif members is not None and name not in members and is_archive(format_of(name)):
+            continue
+        else:
+            content[name] = digest
     return whole, content
 
 

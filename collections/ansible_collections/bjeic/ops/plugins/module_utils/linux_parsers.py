@@ -163,6 +163,20 @@ def parse_lvm_report(text, columns):
     return rows
 
 
+def parse_systemctl_show(text):
+    """`systemctl show --property=... UNIT...` -> one {property: value} per unit, in the order asked."""
+    units, current = [], {}
+    for line in text.splitlines() + ['']:
+        if not line.strip():
+            if current:
+                units.append(current)
+            current = {}
+            continue
+        key, _sep, value = line.partition('=')
+        current[key.strip()] = value.strip()
+    return units
+
+
 def parse_systemctl_failed(text):
     """`systemctl list-units --state=failed --plain --no-legend --no-pager` -> [{unit, load, active, sub, description}]."""
     units = []

@@ -308,7 +308,7 @@ class SetCheck:
             self.add(finding('backup.manifest', 'warning', self.name,
                              'backup set %s: manifest %s has %d line(s) that are not sha256sum lines, e.g. %r'
                              % (self.name, manifest_path, len(bad), bad[0] if bad else '(empty file)')))
-        whole, content = archive.split_manifest(entries, path)
+        whole, content = archive.split_manifest(entries, path, self.members)
         report = {'path': manifest_path, 'checked': 0, 'missing': [], 'different': []}
         if whole and os.path.isfile(path):
             report['checked'] += 1

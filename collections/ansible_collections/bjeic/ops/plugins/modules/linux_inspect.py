@@ -47,7 +47,8 @@ options:
         directory], C(files.core_dump) 1/10 [crash files on the host], C(log.errors) 10/100 [error
         lines in the window], C(backup.stale) 1/2 [multiples of the backup's max_age_hours]."
       - Checks without levels have a fixed severity - C(fs.readonly), C(backup.missing) are critical;
-        C(fs.fstab_mismatch), C(svc.failed), C(ntp.unsynced) are warnings.
+        C(fs.fstab_mismatch), C(svc.failed), C(ntp.unsynced) are warnings; C(svc.down) (a unit of
+        O(services) not running) is critical.
     type: dict
     default: {}
   window_hours:
@@ -71,6 +72,13 @@ options:
         description: Age in hours after which the newest backup is stale.
         type: float
         default: 24
+  services:
+    description:
+      - systemd units that must be running on the host (business services, e.g. C(nginx), C(mariadb)).
+        Each one not active is a C(svc.down) finding; a unit that does not exist is one too.
+    type: list
+    elements: str
+    default: []
   checks:
     description:
       - Run only these checks. Empty means all checks.
@@ -88,6 +96,7 @@ options:
       - cpu.load
       - proc.zombie
       - svc.failed
+      - svc.down
       - login.failed
       - tmp.usage
       - files.core_dump
@@ -226,7 +235,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils.findings import (
 
 CHECK_IDS = (
     'fs.usage', 'fs.inodes', 'fs.readonly', 'fs.fstab_mismatch', 'lvm.vg_free', 'swap.usage',
-    'mem.usage', 'cpu.load', 'proc.zombie', 'svc.failed', 'login.failed', 'tmp.usage',
+    'mem.usage', 'cpu.load', 'proc.zombie', 'svc.failed', 'svc.down', 'login.failed', 'tmp.usage',
     'files.core_dump', 'log.errors', 'backup.stale', 'backup.missing', 'ntp.unsynced',
 )
 
@@ -529,19 +538,43 @@ def inspect_processes(insp):
 
 def inspect_services(insp):
     systemctl = insp.module.get_bin_path('systemctl')
+    wanted = insp.module.params['services'] if insp.on('svc.down') else []
     if not insp.systemd or not systemctl:
-        insp.add(unavailable('svc.unavailable', insp.hostname, 'systemd is not running: failed units not checked'))
+        insp.add(unavailable('svc.unavailable', insp.hostname, 'systemd is not running: failed units%s not checked'
+                             % (' and required services (%s)' % ', '.join(wanted) if wanted else '')))
         return
-    rc, out, err = insp.run(systemctl, 'list-units', '--state=failed', '--all', '--plain', '--no-legend', '--no-pager')
+    if insp.on('svc.failed'):
+        rc, out, err = insp.run(systemctl, 'list-units', '--state=failed', '--all', '--plain', '--no-legend', '--no-pager')
+        if rc != 0:
+            insp.add(unavailable('svc.unavailable', insp.hostname, 'systemctl failed (rc=%d): %s' % (rc, err.strip()[:300])))
+        else:
+            failed = parsers.parse_systemctl_failed(out)
+            insp.state['failed_units'] = [unit['unit'] for unit in failed]
+            for unit in failed:
+                insp.add(finding('svc.failed', 'warning', unit['unit'],
+                                 'unit %s is %s (%s): see systemctl status %s' % (unit['unit'], unit['active'], unit['sub'], unit['unit']),
+                                 value=unit['sub']))
+    if wanted:
+        inspect_required_services(insp, systemctl, wanted)
+
+
+def inspect_required_services(insp, systemctl, wanted):
+    rc, out, err = insp.run(systemctl, 'show', '--property=Id,LoadState,ActiveState,SubState', '--', *wanted)
     if rc != 0:
-        insp.add(unavailable('svc.unavailable', insp.hostname, 'systemctl failed (rc=%d): %s' % (rc, err.strip()[:300])))
+        insp.add(unavailable('svc.unavailable', insp.hostname, 'systemctl show failed (rc=%d): %s' % (rc, err.strip()[:300])))
         return
-    failed = parsers.parse_systemctl_failed(out)
-    insp.state['failed_units'] = [unit['unit'] for unit in failed]
-    for unit in failed:
-        insp.add(finding('svc.failed', 'warning', unit['unit'],
-                         'unit %s is %s (%s): see systemctl status %s' % (unit['unit'], unit['active'], unit['sub'], unit['unit']),
-                         value=unit['sub']))
+    states = parsers.parse_systemctl_show(out)
+    insp.state['services'] = {}
+    for name, unit in zip(wanted, states):
+        insp.state['services'][name] = unit.get('ActiveState')
+        if unit.get('LoadState') == 'not-found':
+            insp.add(finding('svc.down', 'critical', name, 'required service %s does not exist on this host' % name,
+                             value='not-found'))
+        elif unit.get('ActiveState') != 'active':
+            insp.add(finding('svc.down', 'critical', name,
+                             'required service %s is %s (%s): systemctl status %s, then systemctl start %s'
+                             % (name, unit.get('ActiveState'), unit.get('SubState'), name, name),
+                             value=unit.get('ActiveState')))
 
 
 # ---------------------------------------------------------------- logins
@@ -858,7 +891,7 @@ GATHERERS = (
     (('lvm.vg_free',), inspect_lvm, True),
     (('mem.usage', 'swap.usage', 'cpu.load'), inspect_memory, True),
     (('proc.zombie',), inspect_processes, False),
-    (('svc.failed',), inspect_services, False),
+    (('svc.failed', 'svc.down'), inspect_services, False),
     (('login.failed',), inspect_logins, True),
     (('tmp.usage',), inspect_tmp, False),
     (('files.core_dump',), inspect_crash_files, False),
@@ -901,6 +934,7 @@ def main():
                 path=dict(type='str', required=True),
                 max_age_hours=dict(type='float', default=24),
             )),
+            services=dict(type='list', elements='str', default=[]),
             checks=dict(type='list', elements='str', default=[], choices=list(CHECK_IDS)),
             skip_checks=dict(type='list', elements='str', default=[], choices=list(CHECK_IDS)),
             log_sample_lines=dict(type='int', default=10),
