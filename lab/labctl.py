@@ -49,6 +49,11 @@ VARIANTS = {
     'dnf': 'apt-get install -y -qq dnf dnf-plugins-core rpm >/dev/null && apt-get clean '
            '&& mkdir -p /etc/yum.repos.d && echo 9 >/etc/dnf/vars/releasever '
            '&& sed -i "s/^gpgcheck=.*/gpgcheck=False\\nlocalpkg_gpgcheck=False/" /etc/dnf/dnf.conf',
+    # A database host: MariaDB from the image's local repository. policy-rc.d keeps the package
+    # scripts from starting the server in the build container; systemd starts it on lab hosts.
+    'mariadb': 'printf "#!/bin/sh\\nexit 101\\n" >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d '
+               '&& apt-get install -y -qq mariadb-server mariadb-client >/dev/null && apt-get clean '
+               '&& rm -f /usr/sbin/policy-rc.d',
 }
 
 

@@ -1,0 +1,387 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: bjeic.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: db_restore_test
+short_description: Prove the newest database backup restores - restore it into a scratch instance and compare
+version_added: 0.1.0
+description:
+  - Finds the newest dump matching O(backup_path), restores it into a throw-away MySQL/MariaDB
+    instance started for the test (its own data directory under O(scratch_dir), its own socket, no
+    TCP port, no option files - it cannot touch the production instance), compares every restored
+    table with the source server (row count and C(CHECKSUM TABLE)) or with the dump's manifest,
+    then shuts the scratch instance down and removes it.
+  - Runs on the database host (or any host with the same server version installed) because the
+    scratch instance needs the server programs; the source is reached with the O(login_user)
+    credentials through a 0600 option file inside the scratch directory, never on a command line.
+  - Dumps may be plain C(.sql), C(.sql.gz) or C(.sql.zst) (zstd tool needed), as C(mysqldump) /
+    C(mariadb-dump) write them. A dump that stops half-way, has a damaged compression stream or
+    SQL the server rejects fails the test with the client's own error line.
+  - Oracle (RMAN C(RESTORE ... VALIDATE)) and SQL Server (C(RESTORE VERIFYONLY)) are not
+    implemented yet; this module accepts O(engine=mysql) only.
+author:
+  - bjeic.ops maintainers (@bjeic-ops)
+attributes:
+  check_mode:
+    support: full
+    description: In check mode the dump is found and its age checked; the restore is not run.
+  diff_mode:
+    support: none
+    description: Nothing outside the scratch directory is changed.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux hosts with the MySQL or MariaDB server and client installed.
+options:
+  engine:
+    description: The database engine of the backup.
+    type: str
+    choices: [mysql]
+    default: mysql
+  name:
+    description: Name of the backup, for findings and the ledger key C(dbbackup:NAME@HOST).
+    type: str
+    required: true
+  backup_path:
+    description: Shell glob of the dumps; the newest by modification time is restored.
+    type: str
+    required: true
+  max_age_hours:
+    description: A newest dump older than this is C(db.backup_stale) (critical beyond twice this).
+    type: float
+    default: 24
+  databases:
+    description: Databases to compare. Empty compares every database the dump restored.
+    type: list
+    elements: str
+    default: []
+  compare:
+    description:
+      - C(source) compares with the live source server - exact for a quiesced source or a replica
+        stopped at the dump's position; on a busy primary, writes since the dump show as differences.
+      - C(manifest) compares row counts with O(manifest), written by the backup job at dump time.
+      - C(none) only proves the dump loads.
+    type: str
+    choices: [source, manifest, none]
+    default: source
+  manifest:
+    description:
+      - Row-count manifest, lines C(schema.table rows). C({file}) is replaced by the dump's path.
+        Required with O(compare=manifest).
+    type: str
+  scratch_dir:
+    description: Directory under which the scratch instance lives while the test runs (removed afterwards).
+    type: path
+    default: /var/tmp
+  start_timeout:
+    description: Seconds to wait for the scratch server to accept connections.
+    type: int
+    default: 120
+  login_host:
+    description: Source server host (with O(compare=source)).
+    type: str
+  login_port:
+    description: Source server TCP port.
+    type: int
+    default: 3306
+  login_user:
+    description: Source server user; needs SELECT on the compared tables.
+    type: str
+  login_password:
+    description: Password of O(login_user).
+    type: str
+  login_unix_socket:
+    description: Source server socket, used instead of host and port.
+    type: str
+  ca_cert:
+    description: CA certificate to verify the source server's TLS certificate with.
+    type: path
+notes:
+  - Findings - C(backup.missing) (critical, no dump matches), C(db.backup_stale),
+    C(db.restore_failed) (critical - the dump does not load or differs from the source or manifest),
+    C(db.unreachable) (critical - the source server cannot be queried for the comparison).
+'''
+
+EXAMPLES = r'''
+- name: Restore last night's dump of the application database and compare with the server
+  bjeic.ops.db_restore_test:
+    name: appdb
+    backup_path: /backup/mysql/appdb-*.sql.gz
+    max_age_hours: 26
+    databases: [appdb]
+    login_unix_socket: /run/mysqld/mysqld.sock
+    login_user: bjeic_check
+    login_password: "{{ vault_mysql_check_password }}"
+  become: true
+  register: restore_test
+'''
+
+RETURN = r'''
+backup:
+  description: The dump and what the restore test found.
+  returned: always
+  type: dict
+  sample:
+    dump: /backup/mysql/appdb-20261126.sql.gz
+    size: 104857600
+    age_hours: 5.1
+    restore:
+      ok: true
+      load_seconds: 41.2
+      compare_seconds: 3.3
+      tables: 48
+      rows: 1250000
+      different: []
+      missing: []
+      cleaned: true
+ledger:
+  description: One item of kind backup, key C(dbbackup:NAME@HOST).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: Findings (result contract).
+  returned: always
+  type: list
+  elements: dict
+'''
+
+import glob
+import gzip
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.bjeic.ops.plugins.module_utils import mysql_scratch as scratch
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding
+
+
+def open_dump(path):
+    """A binary stream of the dump's SQL, decompressing .gz and .zst; (stream, process or None)."""
+    if path.endswith('.gz'):
+        return gzip.open(path, 'rb'), None
+    if path.endswith('.zst'):
+        try:
+            process = subprocess.Popen(['zstd', '-d', '-c', '-q', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError:
+            raise scratch.ScratchError('zstd is not installed on this host: %s cannot be read' % path)
+        return process.stdout, process
+    return open(path, 'rb'), None
+
+
+def parse_row_manifest(text):
+    """`schema.table rows` lines -> {'schema.table': rows}; ValueError names the first bad line."""
+    counts = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith('#'):
+            continue
+        fields = line.split()
+        if len(fields) != 2 or '.' not in fields[0] or not fields[1].isdigit():
+            raise ValueError('not a "schema.table rows" line: %r' % line[:200])
+        counts[fields[0]] = int(fields[1])
+    return counts
+
+
+def differences(restored, expected, with_checksum):
+    """Tables missing from the restore, and tables whose rows (or checksum) differ from `expected`."""
+    missing = sorted(set(expected) - set(restored))
+    different = []
+    for table in sorted(set(expected) & set(restored)):
+        want, got = expected[table], restored[table]
+        if want.get('rows') != got.get('rows') or (with_checksum and want.get('checksum') != got.get('checksum')):
+            different.append('%s (rows %s, restored %s%s)' % (
+                table, want.get('rows'), got.get('rows'),
+                '; checksum differs' if with_checksum and want.get('checksum') != got.get('checksum') else ''))
+    return missing, different
+
+
+class RestoreTest:
+    def __init__(self, module):
+        self.module, self.params = module, module.params
+        self.host = socket.gethostname()
+        self.findings = []
+        self.backup = {'dump': None, 'restore': None}
+
+    def add(self, check, severity, message, value=None, threshold=None):
+        self.findings.append(finding(check, severity, self.params['name'], message, value=value, threshold=threshold))
+
+    def run(self):
+        dumps = sorted(glob.glob(self.params['backup_path']), key=os.path.getmtime, reverse=True)
+        if not dumps:
+            self.add('backup.missing', 'critical', 'database backup %s: no dump matches %s'
+                     % (self.params['name'], self.params['backup_path']))
+            return
+        dump = dumps[0]
+        age = round((time.time() - os.path.getmtime(dump)) / 3600.0, 2)
+        self.backup.update(dump=dump, size=os.path.getsize(dump), age_hours=age, count=len(dumps))
+        limit = self.params['max_age_hours']
+        if age > limit:
+            self.add('db.backup_stale', 'critical' if age >= 2 * limit else 'warning',
+                     'database backup %s: newest dump %s is %.1f h old, allowed %s h' % (self.params['name'], dump, age, limit),
+                     value=age, threshold=limit)
+        if self.module.check_mode:
+            self.backup['restore'] = {'ok': None, 'skipped': 'check mode'}
+            return
+        self.restore(dump)
+
+    def restore(self, dump):
+        outcome = {'ok': False, 'cleaned': False}
+        self.backup['restore'] = outcome
+        root = tempfile.mkdtemp(prefix='bjeic-dbrestore-', dir=self.params['scratch_dir'])
+        instance = None
+        try:
+            instance = scratch.ScratchInstance(self.module, root, self.params['start_timeout'])
+            started = time.time()
+            instance.initialise()
+            instance.start()
+            outcome['start_seconds'] = round(time.time() - started, 3)
+            problem = self.load(instance, dump, outcome)
+            if problem is None:
+                started = time.time()
+                problem = self.compare(instance, root, dump, outcome)
+                outcome['compare_seconds'] = round(time.time() - started, 3)
+        except scratch.ScratchError as exc:
+            problem = str(exc)
+        finally:
+            if instance is not None:
+                instance.stop()
+            outcome['cleaned'] = scratch.remove(root)
+        outcome['ok'] = problem is None
+        if problem:
+            outcome['problem'] = problem
+            self.add('db.restore_failed', 'critical', 'database backup %s: restore test of %s failed: %s'
+                     % (self.params['name'], dump, problem), value=problem)
+
+    def load(self, instance, dump, outcome):
+        started = time.time()
+        stream, process = open_dump(dump)
+        try:
+            ok, error = instance.load(stream)
+        finally:
+            stream.close()
+        if process is not None and process.wait() != 0:
+            ok, error = False, 'zstd: %s' % process.stderr.read().decode('utf-8', 'replace').strip()[-300:]
+        outcome['load_seconds'] = round(time.time() - started, 3)
+        return None if ok else 'the dump does not load: %s' % error
+
+    def restored_tables(self, instance):
+        rc, out, err = instance.query(scratch.TABLES_SQL)
+        if rc != 0:
+            raise scratch.ScratchError('listing the restored tables failed: %s' % err.strip()[-300:])
+        tables = [tuple(line.split('\t')) for line in out.splitlines() if '\t' in line]
+        wanted = self.params['databases']
+        return [t for t in tables if not wanted or t[0] in wanted]
+
+    def compare(self, instance, root, dump, outcome):
+        tables = self.restored_tables(instance)
+        script = scratch.fingerprint_sql(tables)
+        rc, out, err = instance.query(script)
+        if rc != 0:
+            return 'reading the restored tables failed: %s' % err.strip()[-300:]
+        restored = scratch.parse_fingerprint(out)
+        outcome.update(tables=len(restored), rows=sum(t.get('rows') or 0 for t in restored.values()))
+        missing_dbs = sorted(set(self.params['databases']) - set(t[0] for t in tables))
+        if missing_dbs:
+            return 'the dump holds no table of database(s) %s' % ', '.join(missing_dbs)
+        if not tables:
+            return 'the dump restored no table'
+        mode = self.params['compare']
+        if mode == 'none':
+            return None
+        if mode == 'manifest':
+            expected = self.read_manifest(dump)
+            if expected is None:
+                return None   # reported as its own finding
+            wanted = self.params['databases']
+            expected = dict((k, {'rows': v}) for k, v in expected.items() if not wanted or k.split('.', 1)[0] in wanted)
+            missing, different = differences(restored, expected, False)
+        else:
+            expected = self.source_fingerprint(instance, root, script)
+            if expected is None:
+                return None   # reported as db.unreachable
+            missing, different = differences(restored, expected, True)
+        outcome.update(missing=missing, different=different, compared_with=mode)
+        if missing or different:
+            return '%d table(s) missing from the restore (%s), %d different from the %s (%s)' % (
+                len(missing), ', '.join(missing[:5]) or '-', len(different), mode, '; '.join(different[:5]) or '-')
+        return None
+
+    def read_manifest(self, dump):
+        path = (self.params['manifest'] or '').replace('{file}', dump)
+        try:
+            with open(path) as handle:
+                return parse_row_manifest(handle.read())
+        except (IOError, OSError, ValueError) as exc:
+            self.add('db.restore_failed', 'critical', 'database backup %s: manifest %s cannot be used: %s'
+                     % (self.params['name'], path, exc))
+            return None
+
+    def source_fingerprint(self, instance, root, script):
+        options = os.path.join(root, 'source.cnf')
+        params = self.params
+        scratch.write_client_options(options, {
+            'user': params['login_user'], 'password': params['login_password'],
+            'socket': params['login_unix_socket'],
+            'host': None if params['login_unix_socket'] else params['login_host'],
+            'port': None if params['login_unix_socket'] else params['login_port'],
+            'ssl-ca': params['ca_cert']})
+        rc, out, err = instance.query(script, options_file=options)
+        if rc != 0 and not out:
+            self.add('db.unreachable', 'critical', 'database backup %s: the source server could not be queried to '
+                     'compare the restore: %s' % (params['name'], err.strip().splitlines()[-1] if err.strip() else 'rc %d' % rc))
+            return None
+        return scratch.parse_fingerprint(out)
+
+    def ledger(self):
+        attrs = {'name': self.params['name'], 'engine': self.params['engine'], 'host': self.host,
+                 'backup_path': self.params['backup_path'], 'max_age_hours': self.params['max_age_hours'],
+                 'state': self.backup}
+        return [{'kind': 'backup', 'key': 'dbbackup:%s@%s' % (self.params['name'], self.host), 'attrs': attrs}]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engine=dict(type='str', choices=['mysql'], default='mysql'),
+            name=dict(type='str', required=True),
+            backup_path=dict(type='str', required=True),
+            max_age_hours=dict(type='float', default=24),
+            databases=dict(type='list', elements='str', default=[]),
+            compare=dict(type='str', choices=['source', 'manifest', 'none'], default='source'),
+            manifest=dict(type='str'),
+            scratch_dir=dict(type='path', default='/var/tmp'),
+            start_timeout=dict(type='int', default=120),
+            login_host=dict(type='str'),
+            login_port=dict(type='int', default=3306),
+            login_user=dict(type='str'),
+            login_password=dict(type='str', no_log=True),
+            login_unix_socket=dict(type='str'),
+            ca_cert=dict(type='path'),
+        ),
+        required_if=[('compare', 'manifest', ['manifest']),
+                     ('compare', 'source', ['login_user'])],
+        supports_check_mode=True,
+    )
+    if module.params['compare'] == 'source' and not (module.params['login_host'] or module.params['login_unix_socket']):
+        module.fail_json(msg='compare=source needs the source server: set login_unix_socket, or login_host and login_port')
+    if not os.path.isdir(module.params['scratch_dir']):
+        module.fail_json(msg='scratch_dir %s does not exist on %s' % (module.params['scratch_dir'], socket.gethostname()))
+    test = RestoreTest(module)
+    test.run()
+    restore = test.backup.get('restore') or {}
+    module.exit_json(changed=False, backup=test.backup, findings=test.findings, ledger=test.ledger(),
+                     msg='restore test of %s: %s' % (module.params['name'], 'passed' if restore.get('ok') else
+                                                     restore.get('skipped') or 'failed, see findings'))
+
+
+if __name__ == '__main__':
+    main()
