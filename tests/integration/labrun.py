@@ -1,4 +1,5 @@
 """Running the collection's modules and playbooks on lab hosts, as an engineer would."""
+import contextlib
 import json
 import os
 import subprocess
@@ -40,3 +41,21 @@ def run_playbook(playbook, inventory, extra_vars=None, check=True, timeout=900):
     if check and done.returncode != 0:
         raise AssertionError('%s exited %d\n%s\n%s' % (playbook, done.returncode, done.stdout[-4000:], done.stderr[-2000:]))
     return done
+
+
+@contextlib.contextmanager
+def lab_hosts(labctl, tmp_path_factory, groups, setup=None):
+    """Lab hosts up for a test module: `groups` is [(names, labctl.up options)], `setup` {name: shell
+    script run as root}. Yields the inventory path; the hosts are removed however the tests end."""
+    names = [name for group, _options in groups for name in group]
+    try:
+        records = []
+        for group, options in groups:
+            records += labctl.up(group, **options)
+        inventory = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
+        inventory.write_text(labctl.inventory(records))
+        for name, script in (setup or {}).items():
+            labctl.sh(name, script)
+        yield inventory
+    finally:
+        labctl.down(names)

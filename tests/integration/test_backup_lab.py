@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from labrun import ROOT, run_module, run_playbook
+from labrun import ROOT, lab_hosts, run_module, run_playbook
 
 pytestmark = pytest.mark.lab
 
@@ -71,14 +71,8 @@ with tarfile.open('/backup/evil/app-1.tar.gz', 'w:gz') as t:
 
 @pytest.fixture(scope='module')
 def backup_host(labctl, tmp_path_factory):
-    try:
-        hosts = labctl.up([HOST])
-        inventory = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
-        inventory.write_text(labctl.inventory(hosts))
-        labctl.sh(HOST, SETUP)
+    with lab_hosts(labctl, tmp_path_factory, [([HOST], {})], {HOST: SETUP}) as inventory:
         yield inventory
-    finally:
-        labctl.down([HOST])
 
 
 def check(inventory, tmp_path, sets, check_mode=False, **options):
@@ -179,11 +173,11 @@ def test_check_mode_skips_the_restore_and_bad_input_is_refused(backup_host, tmp_
 
 def test_the_playbook_fails_loudly_on_a_critical_finding(backup_host, tmp_path):
     report = tmp_path / 'report'
-    good = {'backup_sets': [{'name': 'good', 'path': '/backup/good/app-*.tar.gz', 'manifest': '{file}.sha256'}],
-            'backup_restore_test': True, 'backup_report_dir': str(report)}
+    good = {'backup_verify_sets': [{'name': 'good', 'path': '/backup/good/app-*.tar.gz', 'manifest': '{file}.sha256'}],
+            'backup_verify_restore_test': True, 'backup_verify_report_dir': str(report)}
     run_playbook(os.path.join(ROOT, 'playbooks', 'backup_verify.yml'), backup_host, dict(good, target=HOST))
     assert (report / ('%s.json' % HOST)).exists()
-    bad = dict(good, backup_sets=good['backup_sets'] + [{'name': 'trunc', 'path': '/backup/trunc/*.tar.gz'}])
+    bad = dict(good, backup_verify_sets=good['backup_verify_sets'] + [{'name': 'trunc', 'path': '/backup/trunc/*.tar.gz'}])
     done = run_playbook(os.path.join(ROOT, 'playbooks', 'backup_verify.yml'), backup_host, dict(bad, target=HOST),
                         check=False)
     assert done.returncode != 0

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from labrun import ROOT, run_module
+from labrun import ROOT, lab_hosts, run_module
 
 pytestmark = pytest.mark.lab
 
@@ -41,14 +41,8 @@ p = '/backup/gz/appdb-1.sql.gz'; d = bytearray(open(p, 'rb').read()); d[len(d) /
 
 @pytest.fixture(scope='module')
 def db_host(labctl, tmp_path_factory):
-    try:
-        hosts = labctl.up([HOST], systemd=True, variant='mariadb')
-        inventory = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
-        inventory.write_text(labctl.inventory(hosts))
-        labctl.sh(HOST, SETUP)
+    with lab_hosts(labctl, tmp_path_factory, [([HOST], {'systemd': True, 'variant': 'mariadb'})], {HOST: SETUP}) as inventory:
         yield inventory
-    finally:
-        labctl.down([HOST])
 
 
 def restore_test(inventory, tmp_path, expect_failure=False, **args):

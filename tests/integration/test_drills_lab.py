@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from labrun import ROOT, run_playbook
+from labrun import ROOT, lab_hosts, run_playbook
 
 pytestmark = pytest.mark.lab
 
@@ -34,16 +34,9 @@ cd /backup/app && tar -czf app-1.tar.gz -C /srv app
 
 @pytest.fixture(scope='module')
 def drill_lab(labctl, tmp_path_factory):
-    names = [SD_HOST, SOURCE, SCRATCH]
-    try:
-        hosts = labctl.up([SD_HOST], systemd=True) + labctl.up([SOURCE, SCRATCH])
-        inventory = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
-        inventory.write_text(labctl.inventory(hosts))
-        labctl.sh(SD_HOST, DEMO_UNIT)
-        labctl.sh(SOURCE, SOURCE_SETUP)
+    groups = [([SD_HOST], {'systemd': True}), ([SOURCE, SCRATCH], {})]
+    with lab_hosts(labctl, tmp_path_factory, groups, {SD_HOST: DEMO_UNIT, SOURCE: SOURCE_SETUP}) as inventory:
         yield inventory
-    finally:
-        labctl.down(names)
 
 
 def test_service_failure_drill_is_detected_recovered_and_stored(cli, drill_lab, labctl):

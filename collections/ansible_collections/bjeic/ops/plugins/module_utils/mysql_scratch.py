@@ -15,6 +15,7 @@ same value).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import gzip
 import os
 import pwd
 import shutil
@@ -75,6 +76,19 @@ def write_client_options(path, options):
         for key, value in options.items():
             if value not in (None, ''):
                 handle.write('%s=%s\n' % (key, option_file_value(value)))
+
+
+def open_dump(path):
+    """A binary stream of the dump's SQL, decompressing .gz and .zst; (stream, process or None)."""
+    if path.endswith('.gz'):
+        return gzip.open(path, 'rb'), None
+    if path.endswith('.zst'):
+        try:
+            process = subprocess.Popen(['zstd', '-d', '-c', '-q', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError:
+            raise ScratchError('zstd is not installed on this host: %s cannot be read' % path)
+        return process.stdout, process
+    return open(path, 'rb'), None
 
 
 def find_tool(names, module):

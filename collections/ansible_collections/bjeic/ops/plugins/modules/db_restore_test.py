@@ -153,29 +153,14 @@ findings:
 '''
 
 import glob
-import gzip
 import os
 import socket
-import subprocess
 import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bjeic.ops.plugins.module_utils import mysql_scratch as scratch
 from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding
-
-
-def open_dump(path):
-    """A binary stream of the dump's SQL, decompressing .gz and .zst; (stream, process or None)."""
-    if path.endswith('.gz'):
-        return gzip.open(path, 'rb'), None
-    if path.endswith('.zst'):
-        try:
-            process = subprocess.Popen(['zstd', '-d', '-c', '-q', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except OSError:
-            raise scratch.ScratchError('zstd is not installed on this host: %s cannot be read' % path)
-        return process.stdout, process
-    return open(path, 'rb'), None
 
 
 def parse_row_manifest(text):
@@ -263,7 +248,7 @@ class RestoreTest:
 
     def load(self, instance, dump, outcome):
         started = time.time()
-        stream, process = open_dump(dump)
+        stream, process = scratch.open_dump(dump)
         try:
             ok, error = instance.load(stream)
         finally:

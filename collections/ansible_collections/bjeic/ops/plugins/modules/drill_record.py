@@ -20,7 +20,7 @@ description:
     the step C(recovered) (the recovery time actually achieved), C(total_seconds) to the last step.
   - The drill fails when a step failed or an objective was missed; the task then fails too, unless
     O(fail_on_failure=false), so a drill that did not work is never reported green.
-  - Changes nothing anywhere; usually run with C(delegate_to: localhost).
+  - "Changes nothing anywhere; usually run with C(delegate_to: localhost)."
 author:
   - bjeic.ops maintainers (@bjeic-ops)
 attributes:
