@@ -232,7 +232,8 @@ class SetCheck:
             if self.module.check_mode:
                 self.state['restore'] = {'ok': None, 'skipped': 'check mode'}
             elif self.members is None:
-                self.state['restore'] = {'ok': None, 'skipped': 'the archive was not read through (see the findings)'}
+                why = 'the archive was not read through (see the findings)' if self.spec['verify'] else 'verify is off for this set'
+                self.state['restore'] = {'ok': None, 'skipped': why}
             else:
                 self.restore(newest, fmt)
         return self.state
@@ -442,6 +443,16 @@ class SetCheck:
         return None
 
 
+def check_set(module, spec, add):
+    check = SetCheck(module, spec, add)
+    try:
+        return check.run()
+    except (IOError, OSError) as exc:   # a backup rotated away mid-check, an unreadable directory
+        add(unavailable('backup.unavailable', spec['name'], 'backup set %s could not be checked: %s: %s'
+                        % (spec['name'], type(exc).__name__, exc)))
+        return check.state
+
+
 def ledger_item(host, spec, state):
     """The set's configuration as the ledger item; what changes every run goes under `state` (no drift)."""
     attrs = {'set': spec['name'], 'host': host, 'path': spec['path'], 'max_age_hours': spec['max_age_hours'],
@@ -489,7 +500,7 @@ def main():
         pass
     host = socket.gethostname()
     findings = []
-    states = [SetCheck(module, spec, findings.append).run() for spec in module.params['sets']]
+    states = [check_set(module, spec, findings.append) for spec in module.params['sets']]
     summary = dict((severity, sum(1 for f in findings if f['severity'] == severity))
                    for severity in ('critical', 'warning', 'info'))
     summary.update(sets=len(states), verified=sum(1 for s in states if s['verified']))
