@@ -28,12 +28,14 @@ INSERT INTO crm.contacts SELECT seq, CONCAT('c', seq, '@example.test') FROM seq_
 CREATE USER bjeic_check@localhost IDENTIFIED BY 'PASSWORD';
 GRANT SELECT ON *.* TO bjeic_check@localhost;
 SQL
-mkdir -p /backup/db /backup/bad /backup/gz
+mkdir -p /backup/db /backup/bad /backup/gz /backup/zst /backup/zstcut
 mariadb-dump --databases appdb crm --single-transaction | gzip > /backup/db/all-1.sql.gz
 printf 'appdb.customers 500\nappdb.orders 2000\ncrm.contacts 100\n' > /backup/db/all-1.sql.gz.rows
 mariadb-dump --databases appdb --single-transaction > /tmp/appdb.sql
 head -c $(( $(stat -c %s /tmp/appdb.sql) * 2 / 3 )) /tmp/appdb.sql > /backup/bad/appdb-1.sql
 gzip -c /tmp/appdb.sql > /backup/gz/appdb-1.sql.gz
+zstd -q -c /tmp/appdb.sql > /backup/zst/appdb-1.sql.zst
+head -c $(( $(stat -c %s /backup/zst/appdb-1.sql.zst) / 2 )) /backup/zst/appdb-1.sql.zst > /backup/zstcut/appdb-1.sql.zst
 python3 -c "
 p = '/backup/gz/appdb-1.sql.gz'; d = bytearray(open(p, 'rb').read()); d[len(d) // 2] ^= 0xFF; open(p, 'wb').write(bytes(d))"
 '''.replace('PASSWORD', PASSWORD.replace('"', '\\"'))
@@ -86,6 +88,15 @@ def test_a_truncated_dump_is_rejected_with_the_servers_error(db_host, tmp_path):
 def test_a_damaged_compressed_dump_is_rejected(db_host, tmp_path):
     result = restore_test(db_host, tmp_path, name='gz', backup_path='/backup/gz/*.sql.gz')
     assert checks(result) == [('db.restore_failed', 'critical')]
+
+
+def test_zstd_dumps_restore_and_a_cut_one_is_rejected_by_zstd(db_host, tmp_path):
+    (tmp_path / 'good').mkdir()
+    good = restore_test(db_host, tmp_path / 'good', name='zst', backup_path='/backup/zst/*.sql.zst', databases=['appdb'])
+    assert good['findings'] == [] and good['backup']['restore']['tables'] == 2
+    cut = restore_test(db_host, tmp_path, name='zstcut', backup_path='/backup/zstcut/*.sql.zst', compare='none')
+    assert checks(cut) == [('db.restore_failed', 'critical')]
+    assert 'does not load: zstd:' in cut['findings'][0]['message'] and cut['backup']['restore']['cleaned'] is True
 
 
 def test_writes_since_the_dump_show_as_differences_from_the_source(db_host, labctl, tmp_path):

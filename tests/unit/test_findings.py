@@ -47,3 +47,9 @@ def test_finding_shape_and_severity_check():
     assert set(item) == {'check', 'severity', 'subject', 'value', 'threshold', 'message'}
     with pytest.raises(ValueError):
         finding('fs.usage', 'major', '/var', 'msg')
+
+
+def test_stale_severity_past_the_rpo_and_at_twice_it():
+    from ansible_collections.bjeic.ops.plugins.module_utils.findings import stale_severity
+    assert [stale_severity(age, 24) for age in (0, 24, 24.01, 47.99, 48, 100)] == [
+        None, None, 'warning', 'warning', 'critical', 'critical']

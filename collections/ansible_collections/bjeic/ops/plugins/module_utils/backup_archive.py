@@ -12,6 +12,7 @@ manifest. Standard library only, except zstd, which Python 3.11 cannot read: the
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
 import gzip
 import hashlib
 import os
@@ -49,6 +50,11 @@ class ArchiveError(Exception):
 
 class ToolMissing(Exception):
     """A format needs a tool the host lacks (zstd): integrity cannot be checked here."""
+
+
+def newest_first(pattern):
+    """The backups matching a shell glob, newest (by modification time) first."""
+    return sorted(glob.glob(pattern), key=os.path.getmtime, reverse=True)
 
 
 def format_of(path):
@@ -118,14 +124,15 @@ def _read_tar(path, fmt):
     return members
 
 
-def _zstd_stream(path):
+def zstd_stream(path):
+    """`zstd -dc` of a file as a process; its stdout is the content. ToolMissing without zstd."""
     try:
         return subprocess.Popen(['zstd', '-d', '-c', '-q', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError:
         raise ToolMissing('zstd is not installed on the host: %s cannot be read through' % path)
 
 
-def _finish(process):
+def finish_zstd(process):
     """Drain and wait for a decompressor; its exit status is the integrity verdict."""
     while process.stdout.read(CHUNK):
         pass
@@ -135,14 +142,14 @@ def _finish(process):
 
 
 def _read_tar_zst(path):
-    process = _zstd_stream(path)
+    process = zstd_stream(path)
     try:
         with tarfile.open(fileobj=process.stdout, mode='r|') as tar:
             members = _tar_members(tar)
     except CORRUPT as exc:
-        _finish(process)   # zstd's own verdict names the damage better than tar's "empty file"
+        finish_zstd(process)   # zstd's own verdict names the damage better than tar's "empty file"
         raise ArchiveError(_reason(exc))
-    _finish(process)
+    finish_zstd(process)
     return members
 
 
@@ -171,9 +178,9 @@ def _read_single(path, fmt):
         except CORRUPT as exc:
             raise ArchiveError(_reason(exc))
     else:
-        process = _zstd_stream(path)
+        process = zstd_stream(path)
         sha, size = _digest(process.stdout)
-        _finish(process)
+        finish_zstd(process)
     return {name: {'size': size, 'sha256': sha}}
 
 

@@ -29,6 +29,14 @@ def unavailable(check, subject, message):
     return finding(check, 'info', subject, message)
 
 
+def stale_severity(age_hours, max_age_hours):
+    """Severity of a backup `age_hours` old against its RPO: None within it, warning past it,
+    critical at twice it or more."""
+    if age_hours <= max_age_hours:
+        return None
+    return 'critical' if age_hours >= 2 * max_age_hours else 'warning'
+
+
 def merge_thresholds(defaults, overrides):
     """Defaults updated with user overrides, validated.
 

@@ -22,6 +22,8 @@ import shutil
 import subprocess
 import time
 
+from ansible_collections.bjeic.ops.plugins.module_utils import backup_archive as archive
+
 SYSTEM_SCHEMAS = ('mysql', 'information_schema', 'performance_schema', 'sys')
 
 TABLES_SQL = ("SELECT table_schema, table_name FROM information_schema.TABLES WHERE table_type = 'BASE TABLE' "
@@ -84,9 +86,9 @@ def open_dump(path):
         return gzip.open(path, 'rb'), None
     if path.endswith('.zst'):
         try:
-            process = subprocess.Popen(['zstd', '-d', '-c', '-q', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except OSError:
-            raise ScratchError('zstd is not installed on this host: %s cannot be read' % path)
+            process = archive.zstd_stream(path)
+        except archive.ToolMissing as exc:
+            raise ScratchError(str(exc))
         return process.stdout, process
     return open(path, 'rb'), None
 
@@ -124,9 +126,7 @@ class ScratchInstance:
             entry = pwd.getpwnam('mysql')
         except KeyError:
             return 'root'
-        for directory, _dirs, files in os.walk(self.root):
-            for name in [directory] + [os.path.join(directory, f) for f in files]:
-                os.chown(name, entry.pw_uid, entry.pw_gid)
+        os.chown(self.root, entry.pw_uid, entry.pw_gid)   # new and empty: the server makes the rest as mysql
         return 'mysql'
 
     def is_mariadb(self):

@@ -172,7 +172,6 @@ summary:
 '''
 
 import datetime
-import glob
 import gzip
 import os
 import shutil
@@ -185,7 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.common.text.formatters import human_to_bytes
 from ansible_collections.bjeic.ops.plugins.module_utils import backup_archive as archive
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, stale_severity, unavailable
 
 SPACE_MARGIN = 1.1   # room a restore needs: the unpacked size plus a tenth
 
@@ -209,7 +208,7 @@ class SetCheck:
         self.members = None
 
     def run(self):
-        matches = sorted(glob.glob(self.spec['path']), key=os.path.getmtime, reverse=True)
+        matches = archive.newest_first(self.spec['path'])
         self.state['count'] = len(matches)
         if not matches:
             self.add(finding('backup.missing', 'critical', self.name,
@@ -242,8 +241,8 @@ class SetCheck:
     def check_age(self):
         limit = self.spec['max_age_hours']
         age = self.state['age_hours']
-        if age > limit:
-            severity = 'critical' if age >= 2 * limit else 'warning'
+        severity = stale_severity(age, limit)
+        if severity:
             self.add(finding('backup.stale', severity, self.name,
                              'backup set %s: newest backup %s is %.1f h old, the set allows %s h (RPO)'
                              % (self.name, self.state['newest'], age, limit), value=age, threshold=limit))
