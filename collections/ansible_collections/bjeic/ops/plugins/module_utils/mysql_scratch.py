@@ -19,6 +19,7 @@ import gzip
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import time
 
@@ -93,6 +94,24 @@ def open_dump(path):
     return open(path, 'rb'), None
 
 
+def closed_parent(path, user):
+    """(directory, mode) of the first parent of `path` that `user` (a pwd entry) cannot enter, or None."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        info = os.stat(parent)
+        if info.st_uid == user.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid == user.pw_gid:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return parent, oct(stat.S_IMODE(info.st_mode))
+        if parent == '/':
+            return None
+        parent = os.path.dirname(parent)
+
+
 def find_tool(names, module):
     for name in names:
         path = module.get_bin_path(name, opt_dirs=['/usr/sbin', '/usr/libexec', '/usr/local/mysql/bin'])
@@ -126,6 +145,10 @@ class ScratchInstance:
             entry = pwd.getpwnam('mysql')
         except KeyError:
             return 'root'
+        blocked = closed_parent(self.root, entry)
+        if blocked:
+            raise ScratchError('the scratch server runs as mysql, which cannot enter %s (mode %s): choose a scratch_dir '
+                               'whose parents are open to other users, such as /var/tmp' % blocked)
         os.chown(self.root, entry.pw_uid, entry.pw_gid)   # new and empty: the server makes the rest as mysql
         return 'mysql'
 

@@ -1,0 +1,339 @@
+# -*- coding: utf-8 -*-
+# Copyright: bjeic.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the three database ledger modules share: options, running queries, findings, the ledger item.
+
+Each engine (db_mysql, db_oracle, db_mssql) turns its own views' rows into one engine-neutral
+`facts` dict:
+
+    engine, name, instance, server, version, edition, os, cpu_count, memory_bytes,
+    archive {mode on/off, kind, detail},  databases [{name, ...}],
+    datafiles [{name, space, size_bytes, autoextend, max_bytes}],
+    spaces [{name, size_bytes, used_bytes, free_pct}], temp {size_bytes, files},
+    errors [{time, level, text}], perf {sessions, ..., top_waits},
+    backups [{scope, type full/incremental/log, last, age_hours}],
+    unavailable [{what, why}]
+
+and everything after that (findings, the ledger item) is done once, here.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import time
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import (
+    finding, grade, merge_thresholds, public_thresholds, stale_severity, unavailable)
+
+DEFAULT_THRESHOLDS = {
+    # free % of a tablespace / filegroup / data file system, counting what autoextend can still add
+    'db.tablespace_free': {'warning': 15.0, 'critical': 5.0, '_direction': 'below'},
+    # error entries in the alert / error log within log_window_hours
+    'db.log_errors': {'warning': 1.0, 'critical': 20.0},
+}
+
+# Hours after which the newest backup of each kind is stale (0 switches that check off).
+# `incremental` is judged on the newest full OR incremental/differential backup: both are restore points.
+DEFAULT_BACKUP_MAX_AGE_HOURS = {'full': 192.0, 'incremental': 26.0, 'log': 0.0}
+
+# Facts that change every run: kept under the ledger item's `state`, so they are not drift.
+STATE_FACTS = ('errors', 'perf', 'backups', 'spaces', 'temp', 'uptime_seconds', 'unavailable', 'collected_seconds',
+               'log_usage')
+STATE_FILE_FIELDS = ('size_bytes', 'used_bytes', 'free_pct')
+
+
+class CollectError(Exception):
+    """The server answered but the basic facts could not be read (privileges); the message says which query."""
+
+
+def connection_spec(default_port):
+    """The options every ledger module has (names as community.mysql's), with the engine's port."""
+    return dict(
+        name=dict(type='str'),
+        login_host=dict(type='str', default='localhost'),
+        login_port=dict(type='int', default=default_port),
+        login_user=dict(type='str'),
+        login_password=dict(type='str', no_log=True),
+        connect_timeout=dict(type='int', default=10),
+        log_window_hours=dict(type='float', default=24),
+        thresholds=dict(type='dict', default={}),
+        backup_max_age_hours=dict(type='dict', default={}),
+    )
+
+
+def backup_limits(overrides):
+    """DEFAULT_BACKUP_MAX_AGE_HOURS updated from the user's dict; ValueError names a bad key or value."""
+    limits = dict(DEFAULT_BACKUP_MAX_AGE_HOURS)
+    for key, value in (overrides or {}).items():
+        if key not in limits:
+            raise ValueError('backup_max_age_hours: unknown key %r; known keys: %s' % (key, ', '.join(sorted(limits))))
+        try:
+            limits[key] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError('backup_max_age_hours.%s must be a number of hours, got %r' % (key, value))
+    return limits
+
+
+def settings(params):
+    """(thresholds, backup limits) from module params; ValueError (ThresholdError is one) says what is wrong."""
+    return merge_thresholds(DEFAULT_THRESHOLDS, params['thresholds']), backup_limits(params['backup_max_age_hours'])
+
+
+def rows_of(cursor):
+    """All rows of an executed DB-API cursor as dicts keyed by lower-case column name."""
+    names = [column[0].lower() for column in cursor.description or []]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def run_queries(connection, queries):
+    """{name: rows} for each (name, sql); a query that fails gives its error text instead of rows,
+    so one missing privilege or view costs one fact, not the whole ledger."""
+    results = {}
+    for name, sql in queries:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql)
+            results[name] = rows_of(cursor)
+        except Exception as exc:  # driver-specific error classes; the message is what matters
+            results[name] = error_text(exc)
+            rollback_quietly(connection)
+        finally:
+            cursor.close()
+    return results
+
+
+def rollback_quietly(connection):
+    try:
+        connection.rollback()
+    except Exception:
+        pass
+
+
+def error_text(exc):
+    """One line of a driver error, without the driver's class path."""
+    text = ' '.join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+def failed(value):
+    return isinstance(value, str)
+
+
+def as_utc(value):
+    """A driver's datetime (naive means UTC here) as an aware UTC datetime, or None."""
+    if not isinstance(value, datetime.datetime):
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def iso(value):
+    value = as_utc(value)
+    return value.strftime('%Y-%m-%dT%H:%M:%SZ') if value else None
+
+
+def age_hours(value, now):
+    value = as_utc(value)
+    return round((now - value).total_seconds() / 3600.0, 2) if value else None
+
+
+def number(value):
+    """int or float from a driver value (Decimal, str, None)."""
+    if value is None:
+        return None
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(as_float) if as_float.is_integer() else round(as_float, 2)
+
+
+def free_pct(size, used, max_size=None):
+    """Free % of a space of `size` bytes with `used` bytes, out of max_size when it can still grow to it."""
+    ceiling = max(size or 0, max_size or 0)
+    if not ceiling or used is None:
+        return None
+    return round(100.0 * (ceiling - used) / ceiling, 2)
+
+
+def newest_backups(rows, now, scope_key, type_key, time_key, kinds):
+    """[{scope, type, last, age_hours}] from rows of (scope, vendor type, finish time); `kinds` maps the
+    vendor's type code to full / incremental / log; the newest per scope and type is kept."""
+    newest = {}
+    for row in rows:
+        kind = kinds.get(row.get(type_key))
+        finished = as_utc(row.get(time_key))
+        if not kind or not finished:
+            continue
+        key = (row.get(scope_key) or 'instance', kind)
+        if key not in newest or finished > newest[key]:
+            newest[key] = finished
+    return [{'scope': scope, 'type': kind, 'last': iso(finished), 'age_hours': age_hours(finished, now)}
+            for (scope, kind), finished in sorted(newest.items())]
+
+
+def missing(facts, what, why):
+    facts.setdefault('unavailable', []).append({'what': what, 'why': why})
+
+
+class Evaluation:
+    """Findings for one instance's facts, under its subject (the ledger key)."""
+
+    def __init__(self, facts, thresholds, limits):
+        self.facts, self.thresholds, self.limits = facts, thresholds, limits
+        self.subject = ledger_key(facts)
+        self.findings = []
+
+    def add(self, check, severity, message, value=None, threshold=None):
+        self.findings.append(finding(check, severity, self.subject, message, value=value, threshold=threshold))
+
+    def run(self):
+        self.spaces()
+        self.archive()
+        self.errors()
+        self.backups()
+        for gap in self.facts.get('unavailable') or []:
+            self.findings.append(unavailable('db.unavailable', self.subject, '%s: %s could not be read: %s'
+                                             % (self.subject, gap['what'], gap['why'])))
+        return self.findings
+
+    def spaces(self):
+        for space in self.facts.get('spaces') or []:
+            severity, threshold = grade(space.get('free_pct'), self.thresholds['db.tablespace_free'])
+            if severity:
+                self.add('db.tablespace_free', severity, '%s: %s has %.1f%% free (%s used of %s), threshold %s%%' % (
+                    self.subject, space['name'], space['free_pct'], human(space.get('used_bytes')),
+                    human(space.get('max_bytes') or space.get('size_bytes')), threshold),
+                    value=space['free_pct'], threshold=threshold)
+
+    def archive(self):
+        archive = self.facts.get('archive') or {}
+        for scope in archive.get('off') or []:
+            self.add('db.archive_off', 'warning', '%s: %s is off for %s: only the last full backup can be restored, '
+                     'not a point in time' % (self.subject, archive.get('kind'), scope), value=archive.get('kind'))
+
+    def errors(self):
+        errors = self.facts.get('errors')
+        if errors is None:
+            return
+        severity, threshold = grade(len(errors), self.thresholds['db.log_errors'])
+        if severity:
+            self.add('db.log_errors', severity, '%s: %d error(s) in the %s in the last %s h; newest: %s' % (
+                self.subject, len(errors), self.facts.get('error_log', 'error log'), self.facts.get('log_window_hours'),
+                errors[-1]['text'][:200]), value=len(errors), threshold=threshold)
+
+    def backups(self):
+        if 'backups' not in self.facts:
+            return   # not observable for this engine/setup; said in `unavailable`
+        by_scope = {}
+        for backup in self.facts['backups']:
+            by_scope.setdefault(backup['scope'], {})[backup['type']] = backup
+        for scope in self.facts.get('backup_scopes') or sorted(by_scope):
+            self.backup_scope(scope, by_scope.get(scope, {}))
+
+    def backup_scope(self, scope, kinds):
+        if not kinds:
+            self.add('db.backup_stale', 'critical', '%s: no backup of %s is recorded' % (self.subject, scope))
+            return
+        restore_points = [kinds[k] for k in ('full', 'incremental') if k in kinds]
+        checks = (('full', [kinds['full']] if 'full' in kinds else []),
+                  ('incremental', restore_points),
+                  ('log', [kinds['log']] if 'log' in kinds else []))
+        for kind, candidates in checks:
+            limit = self.limits[kind]
+            if not limit:
+                continue
+            if not candidates:
+                self.add('db.backup_stale', 'critical', '%s: no %s backup of %s is recorded (allowed age %s h)'
+                         % (self.subject, kind, scope, limit), threshold=limit)
+                continue
+            newest = min(candidates, key=lambda b: b['age_hours'])
+            severity = stale_severity(newest['age_hours'], limit)
+            if severity:
+                self.add('db.backup_stale', severity, '%s: newest %s backup of %s finished %s, %.1f h ago; allowed %s h' % (
+                    self.subject, kind, scope, newest['last'], newest['age_hours'], limit),
+                    value=newest['age_hours'], threshold=limit)
+
+
+def human(size):
+    if not isinstance(size, (int, float)):
+        return '?'
+    for unit in ('B', 'KiB', 'MiB', 'GiB', 'TiB'):
+        if abs(size) < 1024 or unit == 'TiB':
+            return '%.1f %s' % (size, unit) if unit != 'B' else '%d B' % size
+        size /= 1024.0
+
+
+def ledger_key(facts):
+    return 'db:%s@%s' % (facts.get('name') or facts.get('instance') or facts['engine'], facts.get('server') or 'unknown')
+
+
+def ledger_item(facts):
+    """The db ledger item: configuration in attrs, this run's measurements under attrs.state."""
+    attrs, state = {}, {}
+    for key, value in facts.items():
+        (state if key in STATE_FACTS else attrs)[key] = value
+    if attrs.get('datafiles'):   # file names and limits are configuration; their current size is not
+        attrs['datafiles'] = [dict((k, v) for k, v in f.items() if k not in STATE_FILE_FIELDS) for f in facts['datafiles']]
+        state['datafiles'] = [dict((k, f.get(k)) for k in ('name',) + STATE_FILE_FIELDS if k in f) for f in facts['datafiles']]
+    attrs['state'] = state
+    return {'kind': 'db', 'key': ledger_key(facts), 'attrs': attrs}
+
+
+def unreachable_finding(subject, error):
+    return finding('db.unreachable', 'critical', subject, '%s: cannot connect: %s' % (subject, error), value=error)
+
+
+def sample_interval(seconds):
+    """Sleep between two counter samples (rates need two); returns the measured interval."""
+    started = time.time()
+    time.sleep(max(seconds, 0.1))
+    return time.time() - started
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def run_module(module, engine):
+    """The whole of a ledger module: connect with `engine` (db_mysql / db_oracle / db_mssql), collect, judge, exit.
+
+    An unreachable server is a finding (db.unreachable), not a failed task: the play goes on to the next
+    instance, and the ledger keeps the last item it saw instead of an empty one."""
+    params = module.params
+    if not engine.HAS_DRIVER:
+        module.fail_json(msg=missing_required_lib(engine.DRIVER) + ' (on the host that runs the module; with '
+                         'delegate_to that is the delegate)')
+    try:
+        thresholds, limits = settings(params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    started = time.time()
+    target = '%s:%s' % (params.get('login_unix_socket') or params['login_host'], params['login_port'])
+    try:
+        connection = engine.connect(params)
+    except Exception as exc:  # every driver has its own error classes; none carries the password
+        subject = 'db:%s@%s' % (params['name'] or engine.ENGINE, params['login_host'])
+        error = error_text(exc)
+        module.exit_json(changed=False, available=False, ledger=[], database=None,
+                         findings=[unreachable_finding(subject, '%s (%s)' % (error, target))],
+                         thresholds=public_thresholds(thresholds),
+                         msg='%s: cannot connect to %s: %s' % (subject, target, error))
+    try:
+        facts = engine.collect(connection, params, utc_now())
+    except CollectError as exc:
+        module.fail_json(msg='%s %s: %s. Grant the monitoring user the privileges the module documents.'
+                         % (engine.ENGINE, target, exc))
+    finally:
+        connection.close()
+    facts['collected_seconds'] = round(time.time() - started, 3)
+    findings = Evaluation(facts, thresholds, limits).run()
+    item = ledger_item(facts)
+    module.exit_json(changed=False, available=True, database=facts, ledger=[item], findings=findings,
+                     thresholds=public_thresholds(thresholds),
+                     msg='%s: %s %s, %d finding(s)' % (item['key'], facts.get('product') or engine.ENGINE,
+                                                        facts.get('version'), len(findings)))

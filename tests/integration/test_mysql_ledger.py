@@ -1,0 +1,184 @@
+"""mysql_ledger and db_restore_test against a real MariaDB that this test starts on 127.0.0.1 (binary log on)."""
+import gzip
+import json
+import os
+import socket
+import sys
+import time
+
+import pytest
+
+from labrun import ROOT, run_module, run_playbook
+from mariadb_server import MariaDB, ServerMissing
+
+PASSWORD = 'Mon#it0r;pw "x"'
+
+
+@pytest.fixture(scope='module')
+def mariadb():
+    try:
+        server = MariaDB()
+    except ServerMissing as exc:
+        pytest.skip(str(exc))
+    server.start()
+    try:
+        server.sql("""
+            CREATE DATABASE shop; CREATE DATABASE hr;
+            CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2));
+            INSERT INTO shop.orders SELECT seq, CONCAT('客户', seq), seq * 1.5 FROM shop.seq_1_to_500;
+            CREATE TABLE hr.staff (id INT PRIMARY KEY, name VARCHAR(40));
+            INSERT INTO hr.staff VALUES (1, '张伟'), (2, '李娜');
+            CREATE USER bjeic_monitor@'127.0.0.1' IDENTIFIED BY '%s';
+            CREATE USER bjeic_monitor@localhost IDENTIFIED BY '%s';
+            GRANT SELECT, PROCESS, BINLOG MONITOR ON *.* TO bjeic_monitor@'127.0.0.1';
+            GRANT SELECT, PROCESS, BINLOG MONITOR ON *.* TO bjeic_monitor@localhost;
+            -- an event that fails: the server writes an [ERROR] line to its error log
+            CREATE EVENT shop.broken ON SCHEDULE AT CURRENT_TIMESTAMP DO INSERT INTO shop.no_such_table VALUES (1);
+        """ % (PASSWORD.replace('"', '\\"'), PASSWORD.replace('"', '\\"')))
+        deadline = time.time() + 20
+        while '[ERROR] Event Scheduler' not in server.log_text() and time.time() < deadline:
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope='module')
+def local_inventory(tmp_path_factory):
+    path = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
+    path.write_text('dbhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    return path
+
+
+def ledger_args(server, **extra):
+    args = {'login_host': '127.0.0.1', 'login_port': server.port, 'login_user': 'bjeic_monitor',
+            'login_password': PASSWORD, 'sample_seconds': 0.3}
+    args.update(extra)
+    return args
+
+
+def checks(result):
+    return dict((f['check'], f) for f in result['findings'])
+
+
+def test_ledger_of_a_real_mariadb(mariadb, local_inventory, tmp_path):
+    dumps = tmp_path / 'dumps'
+    dumps.mkdir()
+    mariadb.dump(str(dumps / 'all-1.sql'), ['shop', 'hr'])
+    result = run_module(local_inventory, 'dbhost', 'bjeic.ops.mysql_ledger',
+                        ledger_args(mariadb, backup_path=str(dumps / '*.sql')), tmp_path)
+    assert result['available'] is True
+    [item] = result['ledger']
+    facts = result['database']
+    assert item['kind'] == 'db' and item['key'] == 'db:mysql-%d@%s' % (mariadb.port, socket.gethostname())
+    assert (facts['product'], facts['engine']) == ('MariaDB', 'mysql') and facts['version'].startswith('10.')
+    assert facts['archive']['mode'] == 'ON' and facts['archive']['off'] == []
+    assert facts['log_usage']['binlog_files'] >= 1 and facts['log_usage']['binlog_bytes'] > 0
+    assert [d['name'] for d in facts['databases']] == ['hr', 'shop']
+    assert dict((d['name'], d['tables']) for d in facts['databases']) == {'hr': 1, 'shop': 1}
+    [ibdata] = facts['datafiles']
+    assert ibdata['name'] == 'ibdata1' and ibdata['autoextend'] is True
+    assert ibdata['size_bytes'] == os.path.getsize(os.path.join(mariadb.datadir, 'ibdata1'))
+    assert facts['cpu_count'] == os.cpu_count() and facts['memory_bytes'] > 0
+    datadir_space = [s for s in facts['spaces'] if s['name'].startswith('data file system')]
+    assert datadir_space and 0 < datadir_space[0]['free_pct'] <= 100
+    # the error the failing event wrote, found in the log file within the window
+    assert any("shop.no_such_table" in e['text'] for e in facts['errors'])
+    assert checks(result)['db.log_errors']['severity'] == 'warning'
+    assert facts['perf']['sessions'] >= 1 and facts['perf']['queries_per_sec'] >= 0
+    assert 0 < facts['perf']['buffer_hit_pct'] <= 100
+    [backup] = facts['backups']
+    assert backup['type'] == 'full' and backup['age_hours'] < 1 and backup['file'].endswith('all-1.sql')
+    assert 'db.backup_stale' not in checks(result)
+    # configuration in attrs, this run's measurements under state (no drift from them)
+    assert 'errors' in item['attrs']['state'] and 'errors' not in item['attrs']
+    assert 'size_bytes' not in item['attrs']['datafiles'][0]
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_old_dump_and_no_binlog_findings(mariadb, local_inventory, tmp_path):
+    dump = tmp_path / 'old.sql'
+    mariadb.dump(str(dump), ['hr'])
+    three_days_ago = time.time() - 72 * 3600
+    os.utime(dump, (three_days_ago, three_days_ago))
+    result = run_module(local_inventory, 'dbhost', 'bjeic.ops.mysql_ledger',
+                        ledger_args(mariadb, backup_path=str(tmp_path / '*.sql'),
+                                    thresholds={'db.log_errors': {'warning': 50, 'critical': 100}}), tmp_path)
+    stale = checks(result)['db.backup_stale']
+    assert stale['severity'] == 'critical' and stale['threshold'] == 26 and stale['value'] >= 72
+    assert 'db.log_errors' not in checks(result)   # the one error is below the raised threshold
+
+
+def test_unreachable_and_wrong_password_are_findings_not_failures(mariadb, local_inventory, tmp_path):
+    closed = run_module(local_inventory, 'dbhost', 'bjeic.ops.mysql_ledger',
+                        ledger_args(mariadb, login_port=1, connect_timeout=3), tmp_path)
+    assert closed['available'] is False and closed['ledger'] == []
+    assert closed['findings'][0]['check'] == 'db.unreachable' and closed['findings'][0]['severity'] == 'critical'
+    denied = run_module(local_inventory, 'dbhost', 'bjeic.ops.mysql_ledger',
+                        ledger_args(mariadb, login_password='wrong-Secret-42'), tmp_path)
+    assert 'Access denied' in denied['findings'][0]['message']
+    assert 'wrong-Secret-42' not in json.dumps(denied)
+
+
+def test_bad_threshold_fails_with_a_clear_message(mariadb, local_inventory, tmp_path):
+    result = run_module(local_inventory, 'dbhost', 'bjeic.ops.mysql_ledger',
+                        ledger_args(mariadb, backup_max_age_hours={'weekly': 3}), tmp_path, expect_failure=True)
+    assert "unknown key 'weekly'" in result['msg'] and 'full, incremental, log' in result['msg']
+
+
+def test_restore_test_against_the_harness_server(mariadb, local_inventory, tmp_path):
+    """A real mariadb-dump restores and matches the source; the same dump cut short is rejected."""
+    good = tmp_path / 'shop-good.sql.gz'
+    plain = tmp_path / 'plain.sql'
+    mariadb.dump(str(plain), ['shop', 'hr'])
+    good.write_bytes(gzip.compress(plain.read_bytes()))
+    args = {'name': 'shop', 'backup_path': str(good), 'databases': ['shop', 'hr'], 'login_host': '127.0.0.1',
+            'login_port': mariadb.port, 'login_user': 'bjeic_monitor', 'login_password': PASSWORD,
+            'scratch_dir': str(tmp_path)}
+    if os.geteuid() == 0:   # pytest's directories are private to root: the scratch server (as mysql) cannot enter
+        closed = run_module(local_inventory, 'dbhost', 'bjeic.ops.db_restore_test', args, tmp_path)
+        assert 'cannot enter' in checks(closed)['db.restore_failed']['message']
+    args['scratch_dir'] = '/var/tmp'
+    passed = run_module(local_inventory, 'dbhost', 'bjeic.ops.db_restore_test', args, tmp_path)
+    assert passed['backup']['restore']['ok'] is True, passed['findings']
+    assert passed['backup']['restore']['tables'] == 2 and passed['backup']['restore']['rows'] == 502
+    cut = tmp_path / 'shop-cut.sql.gz'
+    text = plain.read_bytes()
+    cut.write_bytes(gzip.compress(text[:text.index(b'INSERT INTO `orders`') + 400]))
+    args['backup_path'] = str(cut)
+    rejected = run_module(local_inventory, 'dbhost', 'bjeic.ops.db_restore_test', args, tmp_path)
+    assert rejected['backup']['restore']['ok'] is False
+    assert checks(rejected)['db.restore_failed']['severity'] == 'critical'
+    assert PASSWORD not in json.dumps(rejected)
+
+
+def test_db_ledger_playbook_into_the_store(mariadb, cli, tmp_path):
+    """playbooks/db_ledger.yml through bjeic-ops: two instance entries on one host, one of them down."""
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {'dbhost': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'db_ledger_instances': [
+            {'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1', 'login_port': mariadb.port,
+             'login_user': 'bjeic_monitor', 'login_password': PASSWORD},
+            {'engine': 'mysql', 'name': 'gone', 'login_host': '127.0.0.1', 'login_port': 1,
+             'login_user': 'bjeic_monitor', 'login_password': PASSWORD}]}}}}}}))
+    cli('run', 'db_ledger.yml', '-i', inventory)
+    store = cli.store()
+    [item] = store.ledger('db')
+    assert item['key'] == 'db:shop@%s' % socket.gethostname() and item['host'] == 'dbhost'
+    found = dict((f['check'], f) for f in store.findings())
+    assert found['db.unreachable']['subject'] == 'db:gone@127.0.0.1'
+    shown = cli('ledger', 'db', '--format', 'json').stdout
+    assert 'MariaDB' in shown and PASSWORD not in shown
+    artifacts = ''.join(open(os.path.join(d, f), errors='replace').read()
+                        for d, _s, files in os.walk(cli.artifacts) for f in files)
+    assert PASSWORD not in artifacts
+
+
+def test_role_playbook_runs_with_plain_ansible_playbook(mariadb, local_inventory, tmp_path):
+    done = run_playbook(os.path.join(ROOT, 'playbooks', 'db_ledger.yml'), local_inventory, extra_vars={
+        'target': 'dbhost', 'db_ledger_instances': [
+            {'engine': 'mysql', 'login_host': '127.0.0.1', 'login_port': mariadb.port,
+             'login_user': 'bjeic_monitor', 'login_password': PASSWORD}]})
+    assert 'db:mysql-%d' % mariadb.port in done.stdout
+    assert PASSWORD not in done.stdout
