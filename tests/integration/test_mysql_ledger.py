@@ -166,7 +166,7 @@ def test_db_ledger_playbook_into_the_store(mariadb, cli, tmp_path):
     store = cli.store()
     [item] = store.ledger('db')
     assert item['key'] == 'db:shop@%s' % socket.gethostname() and item['host'] == 'dbhost'
-    found = dict((f['check'], f) for f in store.findings())
+    found = dict((f['check_id'], f) for f in store.findings())
     assert found['db.unreachable']['subject'] == 'db:gone@127.0.0.1'
     shown = cli('ledger', 'db', '--format', 'json').stdout
     assert 'MariaDB' in shown and PASSWORD not in shown

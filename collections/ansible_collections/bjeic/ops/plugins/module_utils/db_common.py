@@ -41,7 +41,7 @@ DEFAULT_BACKUP_MAX_AGE_HOURS = {'full': 192.0, 'incremental': 26.0, 'log': 0.0}
 
 # Facts that change every run: kept under the ledger item's `state`, so they are not drift.
 STATE_FACTS = ('errors', 'perf', 'backups', 'spaces', 'temp', 'uptime_seconds', 'unavailable', 'collected_seconds',
-               'log_usage')
+               'log_usage', 'backup_failures', 'startup_time')
 STATE_FILE_FIELDS = ('size_bytes', 'used_bytes', 'free_pct')
 
 
@@ -243,10 +243,11 @@ class Evaluation:
         checks = (('full', [kinds['full']] if 'full' in kinds else []),
                   ('incremental', restore_points),
                   ('log', [kinds['log']] if 'log' in kinds else []))
+        log_scopes = self.facts.get('log_backup_scopes')
         for kind, candidates in checks:
             limit = self.limits[kind]
-            if not limit:
-                continue
+            if not limit or (kind == 'log' and log_scopes is not None and scope not in log_scopes):
+                continue   # switched off, or a scope without log backups (no archive log / SIMPLE recovery)
             if not candidates:
                 self.add('db.backup_stale', 'critical', '%s: no %s backup of %s is recorded (allowed age %s h)'
                          % (self.subject, kind, scope, limit), threshold=limit)
