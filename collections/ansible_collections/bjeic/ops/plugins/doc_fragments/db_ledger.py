@@ -42,7 +42,7 @@ options:
     default: {}
   backup_max_age_hours:
     description:
-      - Hours after which the newest backup is stale (C(db.backup_stale): warning past the limit, critical at twice it).
+      - Hours after which the newest backup is stale, reported as C(db.backup_stale) - warning past the limit, critical at twice it.
         Keys C(full) (default 192, a weekly full), C(incremental) (newest full or incremental/differential backup,
         default 26) and C(log) (archive / transaction log backup, default 0). 0 switches a check off.
     type: dict
@@ -64,4 +64,3 @@ notes:
   - Findings - C(db.tablespace_free), C(db.archive_off) (warning), C(db.log_errors), C(db.backup_stale),
     C(db.unreachable), C(db.unavailable) (info - something could not be read, and why).
 '''
-

@@ -334,7 +334,7 @@ def run_module(module, engine):
     facts['collected_seconds'] = round(time.time() - started, 3)
     findings = Evaluation(facts, thresholds, limits).run()
     item = ledger_item(facts)
+    summary = '%s: %s %s, %d finding(s)' % (item['key'], facts.get('product') or engine.ENGINE, facts.get('version'),
+                                            len(findings))
     module.exit_json(changed=False, available=True, database=facts, ledger=[item], findings=findings,
-                     thresholds=public_thresholds(thresholds),
-                     msg='%s: %s %s, %d finding(s)' % (item['key'], facts.get('product') or engine.ENGINE,
-                                                        facts.get('version'), len(findings)))
+                     thresholds=public_thresholds(thresholds), msg=summary)

@@ -21,7 +21,7 @@ description:
     with findings against thresholds.
   - UNDO and TEMPORARY tablespaces are listed but not graded for free space (their use is not a capacity problem).
   - RMAN records a level 0 incremental as C(DB INCR); where full backups are level 0, set
-    O(backup_max_age_hours.full=0) and let C(incremental) carry the check.
+    C(full) to 0 in O(backup_max_age_hours) and let C(incremental) carry the check.
   - 'Privileges: C(CREATE SESSION) and C(SELECT_CATALOG_ROLE) (or C(SELECT ANY DICTIONARY)). DBA_ views show the
     container connected to: give a PDB service name for a PDB''s tablespaces.'
   - Oracle 11.2 and later. No Oracle database runs in this project's test environment; see the README for what is
