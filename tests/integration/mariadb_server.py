@@ -90,6 +90,14 @@ class MariaDB:
                             '--single-transaction', '--routines', '--databases'] + list(databases),
                            stdout=handle, check=True)
 
+    def physical_backup(self, target):
+        """A real mariadb-backup --backup of the whole server into the directory `target` (not prepared)."""
+        tool = shutil.which('mariadb-backup')
+        if not tool:
+            raise ServerMissing('mariadb-backup is not installed: scripts/bootstrap --test installs it')
+        subprocess.run([tool, '--no-defaults', '--backup', '--target-dir=%s' % target, '--socket=%s' % self.socket,
+                        '--user=root', '--datadir=%s' % self.datadir], check=True, capture_output=True)
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -2,7 +2,9 @@
 import gzip
 import json
 import os
+import shutil
 import socket
+import tempfile
 import sys
 import time
 
@@ -150,6 +152,38 @@ def test_restore_test_against_the_harness_server(mariadb, local_inventory, tmp_p
     assert rejected['backup']['restore']['ok'] is False
     assert checks(rejected)['db.restore_failed']['severity'] == 'critical'
     assert PASSWORD not in json.dumps(rejected)
+
+
+def test_restore_test_of_a_physical_backup(mariadb, local_inventory, tmp_path):
+    """A real mariadb-backup set is copied, prepared and started; the backup itself is left as it was;
+    the same set without a table's file is rejected."""
+    base = tempfile.mkdtemp(prefix='bjeic-physical-', dir='/var/tmp')
+    try:
+        backup = os.path.join(base, 'full-1')
+        try:
+            mariadb.physical_backup(backup)
+        except ServerMissing as exc:
+            pytest.skip(str(exc))
+        before = sorted(os.listdir(backup))
+        args = {'name': 'physical', 'backup_path': os.path.join(base, 'full-*'), 'databases': ['shop', 'hr'],
+                'login_host': '127.0.0.1', 'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
+                'login_password': PASSWORD}
+        passed = run_module(local_inventory, 'dbhost', 'bjeic.ops.db_restore_test', args, tmp_path)
+        restore = passed['backup']['restore']
+        assert restore['ok'] is True and restore['kind'] == 'physical', passed['findings']
+        assert (restore['tables'], restore['rows'], restore['different']) == (2, 502, [])
+        assert restore['prepare_seconds'] > 0 and restore['cleaned'] is True
+        assert sorted(os.listdir(backup)) == before          # prepared a copy, not the backup
+        data = [name for name in os.listdir(os.path.join(backup, 'shop')) if name.startswith('orders.')
+                and not name.endswith('.frm')]   # orders.ibd, or orders.new for a table the redo log created
+        assert data
+        for name in data:
+            os.remove(os.path.join(backup, 'shop', name))
+        rejected = run_module(local_inventory, 'dbhost', 'bjeic.ops.db_restore_test', args, tmp_path)
+        assert rejected['backup']['restore']['ok'] is False
+        assert 'shop.orders' in checks(rejected)['db.restore_failed']['message']
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_db_ledger_playbook_into_the_store(mariadb, cli, tmp_path):

@@ -120,6 +120,22 @@ def find_tool(names, module):
     return None
 
 
+CHECKPOINT_FILES = ('mariadb_backup_checkpoints', 'xtrabackup_checkpoints')
+
+
+def is_physical(path):
+    """A mariabackup / xtrabackup target directory (it holds the tool's checkpoints file)."""
+    return os.path.isdir(path) and any(os.path.exists(os.path.join(path, name)) for name in CHECKPOINT_FILES)
+
+
+def tree_size(path):
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(folder, name)) for name in files
+                     if not os.path.islink(os.path.join(folder, name)))
+    return total
+
+
 class ScratchInstance:
     """mariadbd/mysqld on a fresh data directory under `root`, reached only through its socket."""
 
@@ -170,11 +186,32 @@ class ScratchInstance:
         if rc != 0:
             raise ScratchError('initialising the scratch data directory failed (rc=%d): %s' % (rc, (err or out).strip()[-500:]))
 
-    def start(self):
+    def adopt(self, backup_dir):
+        """Make the data directory from a physical backup: copy it (prepare rewrites files, and the backup must
+        stay as it is) and run the tool's --prepare on the copy, as a restore would."""
+        tool = find_tool(['mariadb-backup', 'mariabackup', 'xtrabackup'], self.module)
+        if not tool:
+            raise ScratchError('a physical backup needs mariadb-backup (MariaDB) or xtrabackup (MySQL) on this host to be prepared')
+        shutil.copytree(backup_dir, self.datadir, symlinks=True)
+        rc, out, err = self.module.run_command([tool, '--prepare', '--target-dir=%s' % self.datadir])
+        if rc != 0:
+            lines = [line for line in (err or out).splitlines() if line.strip()]
+            raise ScratchError('%s --prepare failed (rc=%d): %s' % (os.path.basename(tool), rc, ' | '.join(lines[-3:])))
+        if self.user == 'mysql':
+            entry = pwd.getpwnam('mysql')
+            for folder, dirs, files in os.walk(self.datadir):
+                for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                    os.lchown(name, entry.pw_uid, entry.pw_gid)
+
+    def start(self, skip_grants=False):
+        """Start the server; skip_grants for a copied data directory, whose accounts are production's (the
+        scratch server has no network and a private socket, so nobody else can reach it)."""
         user = ['--user=%s' % self.user] if self.user else []
         command = [self.server, '--no-defaults', '--datadir=%s' % self.datadir, '--socket=%s' % self.socket,
                    '--skip-networking', '--pid-file=%s' % os.path.join(self.root, 'mysqld.pid'),
                    '--log-error=%s' % self.log, '--innodb-buffer-pool-size=64M'] + user
+        if skip_grants:
+            command.append('--skip-grant-tables')
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         deadline = time.time() + self.timeout

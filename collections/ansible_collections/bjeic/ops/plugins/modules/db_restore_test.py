@@ -21,7 +21,9 @@ description:
     scratch instance needs the server programs; the source is reached with the O(login_user)
     credentials through a 0600 option file inside the scratch directory, never on a command line.
   - Dumps may be plain C(.sql), C(.sql.gz) or C(.sql.zst) (zstd tool needed), as C(mysqldump) /
-    C(mariadb-dump) write them. A dump that stops half-way, has a damaged compression stream or
+    C(mariadb-dump) write them. A match that is a mariabackup / xtrabackup target directory is a physical
+    backup - it is copied into the scratch directory, prepared there with C(--prepare) (the backup itself is
+    not touched) and started as the scratch instance's data directory, without its grant tables. A dump that stops half-way, has a damaged compression stream or
     SQL the server rejects fails the test with the client's own error line.
   - Oracle (RMAN C(RESTORE ... VALIDATE)) and SQL Server (C(RESTORE VERIFYONLY)) are not
     implemented yet; this module accepts O(engine=mysql) only.
@@ -49,7 +51,7 @@ options:
     type: str
     required: true
   backup_path:
-    description: Shell glob of the dumps; the newest by modification time is restored.
+    description: Shell glob of the dumps (files) or physical backups (directories); the newest by modification time is restored.
     type: str
     required: true
   max_age_hours:
@@ -103,7 +105,8 @@ options:
     description: CA certificate to verify the source server's TLS certificate with.
     type: path
 notes:
-  - Findings - C(backup.missing) (critical, no dump matches), C(db.backup_stale),
+  - Findings - C(backup.missing) (critical, no dump matches), C(db.backup_stale), C(db.restore_skipped)
+    (warning - the copy of a physical backup would not fit in O(scratch_dir)),
     C(db.restore_failed) (critical - the dump does not load or differs from the source or manifest),
     C(db.unreachable) (critical - the source server cannot be queried for the comparison).
 '''
@@ -206,8 +209,12 @@ class RestoreTest:
                      % (self.params['name'], self.params['backup_path']))
             return
         dump = dumps[0]
-        age = round((time.time() - os.path.getmtime(dump)) / 3600.0, 2)
-        self.backup.update(dump=dump, size=os.path.getsize(dump), age_hours=age, count=len(dumps))
+        physical = scratch.is_physical(dump)
+        # a physical backup is finished when its tool writes the checkpoints file
+        stamp = next((os.path.join(dump, n) for n in scratch.CHECKPOINT_FILES if os.path.exists(os.path.join(dump, n))), dump)
+        age = round((time.time() - os.path.getmtime(stamp)) / 3600.0, 2)
+        self.backup.update(dump=dump, size=scratch.tree_size(dump) if physical else os.path.getsize(dump), age_hours=age,
+                           count=len(dumps))
         limit = self.params['max_age_hours']
         severity = stale_severity(age, limit)
         if severity:
@@ -220,17 +227,28 @@ class RestoreTest:
         self.restore(dump)
 
     def restore(self, dump):
-        outcome = {'ok': False, 'cleaned': False}
+        physical = scratch.is_physical(dump)
+        outcome = {'ok': False, 'cleaned': False, 'kind': 'physical' if physical else 'dump'}
         self.backup['restore'] = outcome
+        if physical and not self.fits(dump, outcome):
+            return
         root = tempfile.mkdtemp(prefix='bjeic-dbrestore-', dir=self.params['scratch_dir'])
         instance = None
         try:
             instance = scratch.ScratchInstance(self.module, root, self.params['start_timeout'])
             started = time.time()
-            instance.initialise()
-            instance.start()
+            if physical:
+                instance.adopt(dump)
+                outcome['prepare_seconds'] = round(time.time() - started, 3)
+                started = time.time()
+                instance.start(skip_grants=True)
+                problem = None
+            else:
+                instance.initialise()
+                instance.start()
             outcome['start_seconds'] = round(time.time() - started, 3)
-            problem = self.load(instance, dump, outcome)
+            if not physical:
+                problem = self.load(instance, dump, outcome)
             if problem is None:
                 started = time.time()
                 problem = self.compare(instance, root, dump, outcome)
@@ -246,6 +264,19 @@ class RestoreTest:
             outcome['problem'] = problem
             self.add('db.restore_failed', 'critical', 'database backup %s: restore test of %s failed: %s'
                      % (self.params['name'], dump, problem), value=problem)
+
+    def fits(self, backup_dir, outcome):
+        """A physical backup is copied before it is prepared: skip (with a finding) when the copy would not fit."""
+        need = int(scratch.tree_size(backup_dir) * 1.1)
+        stat = os.statvfs(self.params['scratch_dir'])
+        free = stat.f_bavail * stat.f_frsize
+        if need <= free:
+            return True
+        outcome.update(ok=None, skipped='needs %d bytes in %s, %d free' % (need, self.params['scratch_dir'], free))
+        self.add('db.restore_skipped', 'warning', 'database backup %s: restore test of %s skipped: the prepared copy needs '
+                 '%d MiB in %s and only %d MiB are free' % (self.params['name'], backup_dir, need >> 20,
+                                                           self.params['scratch_dir'], free >> 20))
+        return False
 
     def load(self, instance, dump, outcome):
         started = time.time()
