@@ -72,3 +72,22 @@ def test_real_driver_reports_a_closed_port_as_unreachable(local_inventory, tmp_p
     assert finding['check'] == 'db.unreachable' and finding['severity'] == 'critical'
     assert '127.0.0.1:1' in finding['message']
     assert 'Never-Logged-7' not in json.dumps(result)
+
+
+def test_mssql_restore_test_reports_a_closed_port(local_inventory, tmp_path):
+    result = run_module(local_inventory, 'live', 'bjeic.ops.db_restore_test', {
+        'engine': 'mssql', 'name': 'appdb', 'database': 'appdb', 'login_host': '127.0.0.1', 'login_port': 1,
+        'login_user': 'bjeic_monitor', 'login_password': 'Never-Logged-7', 'connect_timeout': 3}, tmp_path)
+    [finding] = result['findings']
+    assert finding['check'] == 'db.unreachable' and 'Never-Logged-7' not in json.dumps(result)
+
+
+def test_mssql_live_restore_test(local_inventory, tmp_path):
+    """RESTORE VERIFYONLY of the newest full backup of BJEIC_MSSQL_DATABASE (default master)."""
+    url, password = dsn('BJEIC_MSSQL_DSN')
+    result = run_module(local_inventory, 'live', 'bjeic.ops.db_restore_test', {
+        'engine': 'mssql', 'name': 'live', 'database': os.environ.get('BJEIC_MSSQL_DATABASE', 'master'),
+        'login_host': url.hostname, 'login_port': url.port or 1433, 'login_user': url.username,
+        'login_password': password, 'max_age_hours': 10000}, tmp_path)
+    assert result['backup']['restore']['kind'] == 'verifyonly', result['findings']
+    assert password not in json.dumps(result)

@@ -25,8 +25,16 @@ description:
     backup - it is copied into the scratch directory, prepared there with C(--prepare) (the backup itself is
     not touched) and started as the scratch instance's data directory, without its grant tables. A dump that stops half-way, has a damaged compression stream or
     SQL the server rejects fails the test with the client's own error line.
-  - Oracle (RMAN C(RESTORE ... VALIDATE)) and SQL Server (C(RESTORE VERIFYONLY)) are not
-    implemented yet; this module accepts O(engine=mysql) only.
+  - With O(engine=oracle), runs RMAN on the database host (as the oracle OS user, C(become_user)) with
+    C(RESTORE DATABASE VALIDATE), C(RESTORE CONTROLFILE VALIDATE) and C(RESTORE ARCHIVELOG FROM TIME ... VALIDATE)
+    - every backup piece a restore would read is read and its blocks checked - and reports each C(RMAN-) / C(ORA-)
+    error.
+  - With O(engine=mssql), finds the newest full backup of O(database) in msdb, runs C(RESTORE VERIFYONLY) on it
+    (C(WITH CHECKSUM) when the backup has checksums) and, with O(restore_as), restores it under that new name with
+    every file moved to scratch names, runs C(DBCC CHECKDB) on it and drops it. Runs wherever python-tds is; the
+    backup path is the server's.
+  - Oracle and SQL Server cannot run in this project's test environment; their paths are tested on the statements
+    and outputs the vendors document (see the README).
 author:
   - bjeic.ops maintainers (@bjeic-ops)
 attributes:
@@ -44,16 +52,17 @@ options:
   engine:
     description: The database engine of the backup.
     type: str
-    choices: [mysql]
+    choices: [mysql, oracle, mssql]
     default: mysql
   name:
     description: Name of the backup, for findings and the ledger key C(dbbackup:NAME@HOST).
     type: str
     required: true
   backup_path:
-    description: Shell glob of the dumps (files) or physical backups (directories); the newest by modification time is restored.
+    description:
+      - Shell glob of the dumps (files) or physical backups (directories); the newest by modification time is restored.
+      - Required with O(engine=mysql); Oracle and SQL Server find their backups in their own catalogues.
     type: str
-    required: true
   max_age_hours:
     description: A newest dump older than this is C(db.backup_stale) (critical beyond twice this).
     type: float
@@ -89,9 +98,44 @@ options:
     description: Source server host (with O(compare=source)).
     type: str
   login_port:
-    description: Source server TCP port.
+    description: Source server TCP port; default 3306 (mysql) or 1433 (mssql).
     type: int
-    default: 3306
+  login_database:
+    description: Database to connect to (O(engine=mssql)).
+    type: str
+    default: master
+  database:
+    description: The database whose newest full backup is verified (O(engine=mssql)).
+    type: str
+  restore_as:
+    description:
+      - With O(engine=mssql), also restore the backup under this new database name, run DBCC CHECKDB on it and drop
+        it. The name must not exist; the files go to the instance's default data path under scratch names.
+    type: str
+  oracle_home:
+    description: ORACLE_HOME of the database (O(engine=oracle)).
+    type: path
+  oracle_sid:
+    description: ORACLE_SID of the instance (O(engine=oracle)).
+    type: str
+  validate:
+    description: What RMAN validates (O(engine=oracle)).
+    type: list
+    elements: str
+    choices: [database, controlfile, spfile, archivelog]
+    default: [database, controlfile, archivelog]
+  archivelog_hours:
+    description: Archive logs of this many recent hours are validated (O(engine=oracle)).
+    type: float
+    default: 24
+  check_hostname:
+    description: With O(ca_cert), also check that the server certificate names O(login_host) (O(engine=mssql)).
+    type: bool
+    default: true
+  connect_timeout:
+    description: Seconds to wait for the SQL Server connection (O(engine=mssql)).
+    type: int
+    default: 10
   login_user:
     description: Source server user; needs SELECT on the compared tables.
     type: str
@@ -160,9 +204,13 @@ import socket
 import tempfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.bjeic.ops.plugins.module_utils import backup_archive as archive
+from ansible_collections.bjeic.ops.plugins.module_utils import db_common as common
+from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql
 from ansible_collections.bjeic.ops.plugins.module_utils import mysql_scratch as scratch
+from ansible_collections.bjeic.ops.plugins.module_utils import restore_mssql
+from ansible_collections.bjeic.ops.plugins.module_utils import restore_oracle
 from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, stale_severity
 
 
@@ -203,6 +251,10 @@ class RestoreTest:
         self.findings.append(finding(check, severity, self.params['name'], message, value=value, threshold=threshold))
 
     def run(self):
+        if self.params['engine'] == 'oracle':
+            return self.run_oracle()
+        if self.params['engine'] == 'mssql':
+            return self.run_mssql()
         dumps = archive.newest_first(self.params['backup_path'])
         if not dumps:
             self.add('backup.missing', 'critical', 'database backup %s: no dump matches %s'
@@ -273,9 +325,9 @@ class RestoreTest:
         if need <= free:
             return True
         outcome.update(ok=None, skipped='needs %d bytes in %s, %d free' % (need, self.params['scratch_dir'], free))
-        self.add('db.restore_skipped', 'warning', 'database backup %s: restore test of %s skipped: the prepared copy needs '
-                 '%d MiB in %s and only %d MiB are free' % (self.params['name'], backup_dir, need >> 20,
-                                                           self.params['scratch_dir'], free >> 20))
+        message = 'database backup %s: restore test of %s skipped: the prepared copy needs %d MiB in %s and only %d MiB ' \
+            'are free' % (self.params['name'], backup_dir, need >> 20, self.params['scratch_dir'], free >> 20)
+        self.add('db.restore_skipped', 'warning', message)
         return False
 
     def load(self, instance, dump, outcome):
@@ -361,6 +413,102 @@ class RestoreTest:
             return None
         return scratch.parse_fingerprint(out)
 
+    def fail(self, problem):
+        self.add('db.restore_failed', 'critical', 'database backup %s: restore test failed: %s' % (self.params['name'], problem),
+                 value=problem)
+
+    def run_oracle(self):
+        params = self.params
+        if self.module.check_mode:
+            self.backup['restore'] = {'ok': None, 'skipped': 'check mode'}
+            return
+        started = time.time()
+        outcome = restore_oracle.validate(self.module, params['oracle_home'], params['oracle_sid'], params['validate'],
+                                          params['archivelog_hours'])
+        outcome.update(kind='rman validate', targets=params['validate'], seconds=round(time.time() - started, 3))
+        self.backup['restore'] = outcome
+        if not outcome['ok']:
+            self.fail('RMAN validation of %s failed (rc %s): %s' % (', '.join(params['validate']), outcome['rc'],
+                                                                    '; '.join(outcome['errors'][:5]) or 'no error line'))
+
+    def run_mssql(self):
+        params = self.params
+        if not db_mssql.HAS_DRIVER:
+            self.module.fail_json(msg=missing_required_lib(db_mssql.DRIVER))
+        try:
+            connection = db_mssql.connect(params)
+        except Exception as exc:  # driver errors; none carries the password
+            self.add('db.unreachable', 'critical', 'database backup %s: cannot connect to %s:%s: %s'
+                     % (params['name'], params['login_host'], params['login_port'], common.error_text(exc)))
+            return
+        try:
+            self.mssql_steps(connection)
+        finally:
+            connection.close()
+
+    def mssql_steps(self, connection):
+        params = self.params
+        rows = common.run_queries(connection, [('newest', restore_mssql.newest_full_sql(params['database']))])['newest']
+        if common.failed(rows) or not rows:
+            self.add('backup.missing', 'critical', 'database backup %s: msdb records no full backup of %s%s'
+                     % (params['name'], params['database'], ' (%s)' % rows if common.failed(rows) else ''))
+            return
+        newest = rows[0]
+        offset = db_mssql.local_offset(newest)
+        finished = newest['backup_finish_date'] - offset
+        age = common.age_hours(finished, common.utc_now()) or 0.0
+        self.backup.update(dump=newest['physical_device_name'], age_hours=age, finished=common.iso(finished))
+        severity = stale_severity(age, params['max_age_hours'])
+        if severity:
+            self.add('db.backup_stale', severity, 'database backup %s: newest full backup of %s finished %.1f h ago, '
+                     'allowed %s h' % (params['name'], params['database'], age, params['max_age_hours']),
+                     value=age, threshold=params['max_age_hours'])
+        if self.module.check_mode:
+            self.backup['restore'] = {'ok': None, 'skipped': 'check mode'}
+            return
+        outcome = {'ok': False, 'kind': 'verifyonly'}
+        self.backup['restore'] = outcome
+        steps = [('verify', restore_mssql.verify_sql(newest['physical_device_name'], newest.get('has_backup_checksums')))]
+        problem = self.mssql_run(connection, steps, outcome)
+        if problem is None and params['restore_as']:
+            outcome['kind'] = 'restore'
+            problem = self.mssql_restore(connection, newest['physical_device_name'], outcome)
+        outcome['ok'] = problem is None
+        if problem:
+            self.fail(problem)
+
+    def mssql_run(self, connection, steps, outcome):
+        """Run (step, sql) in order, timing each; the first failure's server message is the problem."""
+        for step, sql in steps:
+            started = time.time()
+            result = common.run_queries(connection, [(step, sql)])[step]
+            outcome['%s_seconds' % step] = round(time.time() - started, 3)
+            if common.failed(result):
+                return '%s failed: %s' % (step, result)
+            outcome[step] = result
+        return None
+
+    def mssql_restore(self, connection, path, outcome):
+        name = self.params['restore_as']
+        found = common.run_queries(connection, [('exists', restore_mssql.exists_sql(name)),
+                                                ('filelist', restore_mssql.filelist_sql(path)),
+                                                ('data_path', restore_mssql.DATA_PATH_SQL)])
+        if common.failed(found['exists']) or found['exists'][0]['n']:
+            return 'restore_as %s names an existing database (or sys.databases cannot be read): choose a new name' % name
+        if common.failed(found['filelist']):
+            return 'RESTORE FILELISTONLY failed: %s' % found['filelist']
+        data_path = found['data_path'][0]['data_path'] if not common.failed(found['data_path']) else None
+        if not data_path:
+            return "the instance's default data path cannot be read"
+        steps = [('restore', restore_mssql.restore_sql(path, name, found['filelist'], data_path)),
+                 ('checkdb', restore_mssql.checkdb_sql(name))]
+        problem = self.mssql_run(connection, steps, outcome)
+        dropped = common.run_queries(connection, [('drop', restore_mssql.drop_sql(name))])['drop']
+        outcome['cleaned'] = not common.failed(dropped)
+        for key in ('restore', 'checkdb'):
+            outcome.pop(key, None)   # row lists of no interest; the timings stay
+        return problem
+
     def ledger(self):
         attrs = {'name': self.params['name'], 'engine': self.params['engine'], 'host': self.host,
                  'backup_path': self.params['backup_path'], 'max_age_hours': self.params['max_age_hours'],
@@ -368,12 +516,23 @@ class RestoreTest:
         return [{'kind': 'backup', 'key': 'dbbackup:%s@%s' % (self.params['name'], self.host), 'attrs': attrs}]
 
 
+def check_mysql_params(module):
+    params = module.params
+    if params['compare'] == 'manifest' and not params['manifest']:
+        module.fail_json(msg='compare=manifest needs manifest: the path of the row-count manifest')
+    if params['compare'] == 'source' and not (params['login_user'] and (params['login_host'] or params['login_unix_socket'])):
+        module.fail_json(msg='compare=source needs the source server: set login_user, and login_unix_socket or login_host '
+                             '(or compare=manifest / none)')
+    if not os.path.isdir(params['scratch_dir']):
+        module.fail_json(msg='scratch_dir %s does not exist on %s' % (params['scratch_dir'], socket.gethostname()))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            engine=dict(type='str', choices=['mysql'], default='mysql'),
+            engine=dict(type='str', choices=['mysql', 'oracle', 'mssql'], default='mysql'),
             name=dict(type='str', required=True),
-            backup_path=dict(type='str', required=True),
+            backup_path=dict(type='str'),
             max_age_hours=dict(type='float', default=24),
             databases=dict(type='list', elements='str', default=[]),
             compare=dict(type='str', choices=['source', 'manifest', 'none'], default='source'),
@@ -381,20 +540,32 @@ def main():
             scratch_dir=dict(type='path', default='/var/tmp'),
             start_timeout=dict(type='int', default=120),
             login_host=dict(type='str'),
-            login_port=dict(type='int', default=3306),
+            login_port=dict(type='int'),
+            login_database=dict(type='str', default='master'),
+            database=dict(type='str'),
+            restore_as=dict(type='str'),
+            oracle_home=dict(type='path'),
+            oracle_sid=dict(type='str'),
+            validate=dict(type='list', elements='str', choices=['database', 'controlfile', 'spfile', 'archivelog'],
+                          default=['database', 'controlfile', 'archivelog']),
+            archivelog_hours=dict(type='float', default=24),
+            check_hostname=dict(type='bool', default=True),
+            connect_timeout=dict(type='int', default=10),
             login_user=dict(type='str'),
             login_password=dict(type='str', no_log=True),
             login_unix_socket=dict(type='str'),
             ca_cert=dict(type='path'),
         ),
-        required_if=[('compare', 'manifest', ['manifest']),
-                     ('compare', 'source', ['login_user'])],
+        required_if=[('engine', 'mysql', ['backup_path']),
+                     ('engine', 'oracle', ['oracle_home', 'oracle_sid']),
+                     ('engine', 'mssql', ['database', 'login_host', 'login_user'])],
         supports_check_mode=True,
     )
-    if module.params['compare'] == 'source' and not (module.params['login_host'] or module.params['login_unix_socket']):
-        module.fail_json(msg='compare=source needs the source server: set login_unix_socket, or login_host and login_port')
-    if not os.path.isdir(module.params['scratch_dir']):
-        module.fail_json(msg='scratch_dir %s does not exist on %s' % (module.params['scratch_dir'], socket.gethostname()))
+    params = module.params
+    if params['login_port'] is None:
+        params['login_port'] = 1433 if params['engine'] == 'mssql' else 3306
+    if params['engine'] == 'mysql':
+        check_mysql_params(module)
     test = RestoreTest(module)
     test.run()
     restore = test.backup.get('restore') or {}
