@@ -204,6 +204,12 @@ def test_db_ledger_playbook_into_the_store(mariadb, cli, tmp_path):
     assert found['db.unreachable']['subject'] == 'db:gone@127.0.0.1'
     shown = cli('ledger', 'db', '--format', 'json').stdout
     assert 'MariaDB' in shown and PASSWORD not in shown
+    [row] = json.loads(shown) if shown.lstrip().startswith('[') else json.loads(shown)['rows']
+    assert row['archive_mode'] == 'ON' and row['log_errors'] >= 1 and row['db_server'] == socket.gethostname()
+    assert row['lowest_free'].startswith('data file system')
+    cli('ledger', 'db', '--format', 'csv', '--out', tmp_path / 'db.csv')
+    header = (tmp_path / 'db.csv').read_text(encoding='utf-8-sig').splitlines()[0]
+    assert '归档/日志模式' in header and '最近备份' in header
     artifacts = ''.join(open(os.path.join(d, f), errors='replace').read()
                         for d, _s, files in os.walk(cli.artifacts) for f in files)
     assert PASSWORD not in artifacts

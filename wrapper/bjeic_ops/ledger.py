@@ -55,11 +55,34 @@ def _backup_row(attrs):
     }
 
 
+def _db_row(attrs):
+    """数据库台账: the contract's per-database columns; this run's figures come from attrs.state."""
+    state = attrs.get('state') or {}
+    archive = attrs.get('archive') or {}
+    spaces = [sp for sp in state.get('spaces') or [] if sp.get('free_pct') is not None]
+    tightest = min(spaces, key=lambda sp: sp['free_pct']) if spaces else None
+    backups = state.get('backups') or []
+    perf = state.get('perf') or {}
+    return {
+        'db_engine': ' '.join(filter(None, (attrs.get('product') or attrs.get('engine'), attrs.get('edition')))),
+        'db_version': attrs.get('version'), 'db_instance': attrs.get('instance'), 'db_server': attrs.get('server'),
+        'os': attrs.get('os'), 'cpu_count': attrs.get('cpu_count'), 'memory_gib': _gib(attrs.get('memory_bytes')),
+        'datafiles_gib': _gib(sum(f.get('size_bytes') or 0 for f in state.get('datafiles') or [])),
+        'temp_gib': _gib((state.get('temp') or {}).get('size_bytes')),
+        'archive_mode': archive.get('mode') if not isinstance(archive.get('mode'), dict) else
+        ', '.join('%s %s' % item for item in sorted(archive['mode'].items())),
+        'lowest_free': '%s %s%%' % (tightest['name'], tightest['free_pct']) if tightest else None,
+        'log_errors': len(state['errors']) if 'errors' in state else None,
+        'last_backup': max((b['last'] for b in backups if b.get('last')), default=None),
+        'sessions': perf.get('sessions'), 'buffer_hit_pct': perf.get('buffer_hit_pct'),
+    }
+
+
 def _generic_row(attrs):
     return {'attrs': dumps({k: v for k, v in attrs.items() if k != 'state'})}
 
 
-ROW_BUILDERS = {'os': _os_row, 'network': _network_row, 'backup': _backup_row}
+ROW_BUILDERS = {'os': _os_row, 'network': _network_row, 'backup': _backup_row, 'db': _db_row}
 
 
 def rows(items, kind):
