@@ -116,6 +116,7 @@ def test_unreachable_and_wrong_password_are_findings_not_failures(mariadb, local
                         ledger_args(mariadb, login_port=1, connect_timeout=3), tmp_path)
     assert closed['available'] is False and closed['ledger'] == []
     assert closed['findings'][0]['check'] == 'db.unreachable' and closed['findings'][0]['severity'] == 'critical'
+    assert closed['findings'][0]['subject'] == 'db:mysql-1@127.0.0.1'   # the label the ledger would use
     denied = run_module(local_inventory, 'dbhost', 'bjeic.ops.mysql_ledger',
                         ledger_args(mariadb, login_password='wrong-Secret-42'), tmp_path)
     assert 'Access denied' in denied['findings'][0]['message']

@@ -318,7 +318,7 @@ def run_module(module, engine):
     try:
         connection = engine.connect(params)
     except Exception as exc:  # every driver has its own error classes; none carries the password
-        subject = 'db:%s@%s' % (params['name'] or engine.ENGINE, params['login_host'])
+        subject = 'db:%s@%s' % (params['name'] or engine.default_name(params), params['login_host'])
         error = error_text(exc)
         module.exit_json(changed=False, available=False, ledger=[], database=None,
                          findings=[unreachable_finding(subject, '%s (%s)' % (error, target))],

@@ -92,6 +92,11 @@ def quote_name(name):
     return '[%s]' % name.replace(']', ']]')
 
 
+def default_name(params):
+    """The ledger label when `name` is not given and the server cannot tell (it is unreachable)."""
+    return 'mssql'   # the instance name is known only once connected
+
+
 def connect(params):
     options = dict(dsn=params['login_host'], port=params['login_port'], database=params['login_database'],
                    user=params['login_user'], password=params['login_password'], login_timeout=params['connect_timeout'],

@@ -71,6 +71,11 @@ def queries(window_hours):
     ]
 
 
+def default_name(params):
+    """The ledger label when `name` is not given and the server cannot tell (it is unreachable)."""
+    return 'mysql-%s' % params['login_port']
+
+
 def connect(params):
     ssl = {}
     if params.get('ca_cert'):

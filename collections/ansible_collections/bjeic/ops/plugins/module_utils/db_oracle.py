@@ -74,6 +74,11 @@ def queries(window_hours):
     ]
 
 
+def default_name(params):
+    """The ledger label when `name` is not given and the server cannot tell (it is unreachable)."""
+    return params['service_name']
+
+
 def connect(params):
     options = dict(user=params['login_user'], password=params['login_password'], host=params['login_host'],
                    port=params['login_port'], service_name=params['service_name'],
