@@ -228,6 +228,17 @@ def tree_size(root):
     return total
 
 
+def path_size(path):
+    """Bytes of a backup: a file's size, or a directory's (a physical backup set) whole tree."""
+    return tree_size(path) if os.path.isdir(path) else os.path.getsize(path)
+
+
+def free_bytes(path):
+    """Bytes an unprivileged writer may still use on the file system holding `path`."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
 def parse_manifest(text):
     """sha256sum lines -> ({path: sha256}, [unparsable lines]). Blank and # lines are skipped."""
     entries, bad = {}, []

@@ -122,6 +122,20 @@ def failed(value):
     return isinstance(value, str)
 
 
+def first(rows):
+    """The first row of a query's result, {} when it failed or returned nothing."""
+    return rows[0] if rows and not failed(rows) else {}
+
+
+def clock_offset(row):
+    """The server's local time minus UTC, from a row with `local_now` and `utc_now`, rounded to 15 minutes:
+    Oracle DATE columns, msdb and the SQL Server error log keep the server's local time."""
+    local, utc = row.get('local_now'), row.get('utc_now')
+    if not isinstance(local, datetime.datetime) or not isinstance(utc, datetime.datetime):
+        return datetime.timedelta(0)
+    return datetime.timedelta(minutes=15 * round((local - utc.replace(tzinfo=None)).total_seconds() / 900.0))
+
+
 def as_utc(value):
     """A driver's datetime (naive means UTC here) as an aware UTC datetime, or None."""
     if not isinstance(value, datetime.datetime):
@@ -129,6 +143,11 @@ def as_utc(value):
     if value.tzinfo is None:
         return value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc)
+
+
+def local_to_utc(value, offset):
+    """A naive server-local datetime moved to UTC by the server's clock offset; None for anything else."""
+    return value - offset if isinstance(value, datetime.datetime) else None
 
 
 def iso(value):

@@ -14,7 +14,6 @@ securityadmin (VIEW SERVER SECURITY STATE on 2022) for the error log.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import datetime
 import re
 
 from ansible_collections.bjeic.ops.plugins.module_utils import db_common as common
@@ -106,13 +105,6 @@ def connect(params):
     return pytds.connect(**options)
 
 
-def local_offset(server_row):
-    local, utc = server_row.get('local_now'), server_row.get('utc_now')
-    if not isinstance(local, datetime.datetime) or not isinstance(utc, datetime.datetime):
-        return datetime.timedelta(0)
-    return datetime.timedelta(minutes=15 * round((local - utc).total_seconds() / 900.0))
-
-
 def pages(value):
     value = common.number(value)
     return value * PAGE if value is not None else None
@@ -130,11 +122,11 @@ def facts(results, context):
     """Engine-neutral facts; `context` carries now, window_hours, name, space ({database: rows}), second_counters
     and interval."""
     now = context['now']
-    server = results['server'][0] if not common.failed(results['server']) and results['server'] else None
+    server = common.first(results['server'])
     if not server:
         raise common.CollectError('SERVERPROPERTY cannot be read (%s)' % results['server'])
-    offset = local_offset(server)
-    sysinfo = results['sysinfo'][0] if not common.failed(results['sysinfo']) and results['sysinfo'] else {}
+    offset = common.clock_offset(server)
+    sysinfo = common.first(results['sysinfo'])
     instance = server.get('instance_name') or 'MSSQLSERVER'
     out = {
         'engine': 'mssql', 'product': 'Microsoft SQL Server', 'log_window_hours': context['window_hours'],
@@ -145,8 +137,7 @@ def facts(results, context):
         'os': os_of(server.get('version_text') or ''),
         'cpu_count': common.number(sysinfo.get('cpu_count')),
         'memory_bytes': (common.number(sysinfo.get('physical_memory_kb')) or 0) * 1024 or None,
-        'startup_time': common.iso((sysinfo.get('sqlserver_start_time') - offset)
-                                   if isinstance(sysinfo.get('sqlserver_start_time'), datetime.datetime) else None),
+        'startup_time': common.iso(common.local_to_utc(sysinfo.get('sqlserver_start_time'), offset)),
     }
     if not sysinfo:
         common.missing(out, 'CPU and memory (sys.dm_os_sys_info)', results['sysinfo'])
@@ -234,7 +225,7 @@ def errors_of(out, rows, offset):
             continue
         following = rows[index + 1].get('text') if index + 1 < len(rows) else ''
         logged = row.get('logdate')
-        errors.append({'time': common.iso(logged - offset if isinstance(logged, datetime.datetime) else None),
+        errors.append({'time': common.iso(common.local_to_utc(logged, offset)),
                        'level': 'ERROR', 'text': '%s %s' % (row['text'].strip(), (following or '').strip())})
     out['errors'] = errors
     out['login_failures'] = logins
@@ -274,7 +265,7 @@ def backups_of(out, rows, databases, offset, now):
     out['backup_scopes'] = [d['name'] for d in databases if d['name'] != 'tempdb' and d.get('state_desc') == 'ONLINE']
     out['log_backup_scopes'] = [d['name'] for d in databases if d.get('recovery_model_desc') in ('FULL', 'BULK_LOGGED')
                                 and d['name'] != 'model']
-    local = [dict(r, finished=r['finished'] - offset) for r in rows if isinstance(r.get('finished'), datetime.datetime)]
+    local = [dict(r, finished=common.local_to_utc(r.get('finished'), offset)) for r in rows]
     out['backups'] = common.newest_backups(local, now, 'database_name', 'type', 'finished', BACKUP_TYPES)
 
 

@@ -14,7 +14,6 @@ for its tablespaces.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import datetime
 
 from ansible_collections.bjeic.ops.plugins.module_utils import db_common as common
 
@@ -89,28 +88,15 @@ def connect(params):
     return oracledb.connect(**dict((k, v) for k, v in options.items() if v is not None))
 
 
-def clock_offset(instance_row):
-    """The server's local time minus UTC (DATE columns are local), rounded to 15 minutes."""
-    local, utc = instance_row.get('local_now'), instance_row.get('utc_now')
-    if not isinstance(local, datetime.datetime) or not isinstance(utc, datetime.datetime):
-        return datetime.timedelta(0)
-    quarters = round((local - utc.replace(tzinfo=None)).total_seconds() / 900.0)
-    return datetime.timedelta(minutes=15 * quarters)
-
-
-def first(rows):
-    return rows[0] if rows and not common.failed(rows) else {}
-
-
 def facts(results, context):
     """Engine-neutral facts from the query results; `context` carries now, window_hours, name, service_name."""
     now = context['now']
-    instance = first(results['instance'])
+    instance = common.first(results['instance'])
     if not instance:
         raise common.CollectError('V$INSTANCE cannot be read (%s)' % results['instance'])
-    offset = clock_offset(instance)
-    database = first(results['database'])
-    banner = first(results['version']).get('banner', '')
+    offset = common.clock_offset(instance)
+    database = common.first(results['database'])
+    banner = common.first(results['version']).get('banner', '')
     osstat = dict((r['stat_name'], r['value']) for r in results['osstat']) if not common.failed(results['osstat']) else {}
     out = {
         'engine': 'oracle', 'product': 'Oracle Database', 'log_window_hours': context['window_hours'],
@@ -122,7 +108,7 @@ def facts(results, context):
         'os': database.get('platform_name'),
         'cpu_count': common.number(osstat.get('NUM_CPUS')), 'cpu_cores': common.number(osstat.get('NUM_CPU_CORES')),
         'memory_bytes': common.number(osstat.get('PHYSICAL_MEMORY_BYTES')),
-        'startup_time': common.iso(local_to_utc(instance.get('startup_time'), offset)),
+        'startup_time': common.iso(common.local_to_utc(instance.get('startup_time'), offset)),
     }
     if not osstat:
         common.missing(out, 'CPU and memory (V$OSSTAT)', results['osstat'] if common.failed(results['osstat']) else 'no rows')
@@ -133,7 +119,7 @@ def facts(results, context):
     temp_files = files_of(results['tempfiles'], out, 'temp files (DBA_TEMP_FILES)')
     out['temp'] = {'size_bytes': sum(f['size_bytes'] or 0 for f in temp_files), 'files': temp_files}
     out['spaces'] = spaces_of(results['tablespaces'], out['datafiles'] + temp_files, out)
-    recovery = first(results['recovery_area'])
+    recovery = common.first(results['recovery_area'])
     if recovery.get('space_limit'):
         limit = common.number(recovery['space_limit'])
         used = (common.number(recovery.get('space_used')) or 0) - (common.number(recovery.get('space_reclaimable')) or 0)
@@ -156,10 +142,6 @@ def edition_of(banner):
         if name in banner:
             return name
     return banner or None
-
-
-def local_to_utc(value, offset):
-    return value - offset if isinstance(value, datetime.datetime) else None
 
 
 def files_of(rows, out, what):
@@ -191,7 +173,7 @@ def spaces_of(rows, files, out):
 
 def perf_of(results, out):
     perf = {}
-    sessions = first(results['sessions'])
+    sessions = common.first(results['sessions'])
     perf.update(sessions=common.number(sessions.get('sessions')), active=common.number(sessions.get('active')))
     if common.failed(results['metrics']):
         common.missing(out, 'performance metrics (V$SYSMETRIC)', results['metrics'])
@@ -208,7 +190,7 @@ def backups_of(out, rows, offset, now):
     if common.failed(rows):
         common.missing(out, 'RMAN backup history (V$RMAN_BACKUP_JOB_DETAILS)', rows)
         return
-    done = [dict(r, scope='database', end_time=local_to_utc(r.get('end_time'), offset)) for r in rows
+    done = [dict(r, scope='database', end_time=common.local_to_utc(r.get('end_time'), offset)) for r in rows
             if r.get('status') in ('COMPLETED', 'COMPLETED WITH WARNINGS')]
     out['backup_scopes'] = ['database']
     out['log_backup_scopes'] = [] if out['archive']['off'] else ['database']
@@ -217,7 +199,7 @@ def backups_of(out, rows, offset, now):
     if failed_jobs:
         last = failed_jobs[-1]
         out['backup_failures'] = {'count': len(failed_jobs), 'last_type': last.get('input_type'),
-                                  'last_start': common.iso(local_to_utc(last.get('start_time'), offset))}
+                                  'last_start': common.iso(common.local_to_utc(last.get('start_time'), offset))}
 
 
 def collect(connection, params, now):

@@ -128,14 +128,6 @@ def is_physical(path):
     return os.path.isdir(path) and any(os.path.exists(os.path.join(path, name)) for name in CHECKPOINT_FILES)
 
 
-def tree_size(path):
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        total += sum(os.path.getsize(os.path.join(folder, name)) for name in files
-                     if not os.path.islink(os.path.join(folder, name)))
-    return total
-
-
 class ScratchInstance:
     """mariadbd/mysqld on a fresh data directory under `root`, reached only through its socket."""
 

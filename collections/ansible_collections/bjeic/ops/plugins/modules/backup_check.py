@@ -193,10 +193,6 @@ def iso(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def size_of(path):
-    return archive.tree_size(path) if os.path.isdir(path) else os.path.getsize(path)
-
-
 class SetCheck:
     """The checks of one backup set; findings go to `add`, facts to `state`."""
 
@@ -218,11 +214,11 @@ class SetCheck:
         newest = matches[0]
         fmt = archive.format_of(newest)
         mtime = os.path.getmtime(newest)
-        size = size_of(newest)
+        size = archive.path_size(newest)
         self.state.update(newest=newest, format=fmt, mtime=iso(mtime), size=size,
                           age_hours=round((time.time() - mtime) / 3600.0, 2),
                           previous=matches[1] if len(matches) > 1 else None,
-                          previous_size=size_of(matches[1]) if len(matches) > 1 else None)
+                          previous_size=archive.path_size(matches[1]) if len(matches) > 1 else None)
         self.check_age()
         self.check_size()
         if self.spec['verify']:
@@ -339,11 +335,10 @@ class SetCheck:
         needed = int(sum(m['size'] for m in self.members.values()) * SPACE_MARGIN)
         scratch_root = self.module.params['scratch_dir']
         try:
-            stats = os.statvfs(scratch_root)
+            free = archive.free_bytes(scratch_root)
         except OSError as exc:
             self.skip_restore('scratch_dir %s cannot be used (%s)' % (scratch_root, exc.strerror or exc))
             return
-        free = stats.f_bavail * stats.f_frsize
         if free < needed:
             self.skip_restore('%s has %d MiB free, the restore needs about %d MiB'
                               % (scratch_root, free // 2 ** 20, needed // 2 ** 20 + 1))

@@ -261,11 +261,10 @@ class RestoreTest:
                      % (self.params['name'], self.params['backup_path']))
             return
         dump = dumps[0]
-        physical = scratch.is_physical(dump)
         # a physical backup is finished when its tool writes the checkpoints file
         stamp = next((os.path.join(dump, n) for n in scratch.CHECKPOINT_FILES if os.path.exists(os.path.join(dump, n))), dump)
         age = round((time.time() - os.path.getmtime(stamp)) / 3600.0, 2)
-        self.backup.update(dump=dump, size=scratch.tree_size(dump) if physical else os.path.getsize(dump), age_hours=age,
+        self.backup.update(dump=dump, size=archive.path_size(dump), age_hours=age,
                            count=len(dumps))
         limit = self.params['max_age_hours']
         severity = stale_severity(age, limit)
@@ -314,14 +313,12 @@ class RestoreTest:
         outcome['ok'] = problem is None
         if problem:
             outcome['problem'] = problem
-            self.add('db.restore_failed', 'critical', 'database backup %s: restore test of %s failed: %s'
-                     % (self.params['name'], dump, problem), value=problem)
+            self.fail(dump, problem)
 
     def fits(self, backup_dir, outcome):
         """A physical backup is copied before it is prepared: skip (with a finding) when the copy would not fit."""
-        need = int(scratch.tree_size(backup_dir) * 1.1)
-        stat = os.statvfs(self.params['scratch_dir'])
-        free = stat.f_bavail * stat.f_frsize
+        need = int(archive.tree_size(backup_dir) * 1.1)
+        free = archive.free_bytes(self.params['scratch_dir'])
         if need <= free:
             return True
         outcome.update(ok=None, skipped='needs %d bytes in %s, %d free' % (need, self.params['scratch_dir'], free))
@@ -413,9 +410,9 @@ class RestoreTest:
             return None
         return scratch.parse_fingerprint(out)
 
-    def fail(self, problem):
-        self.add('db.restore_failed', 'critical', 'database backup %s: restore test failed: %s' % (self.params['name'], problem),
-                 value=problem)
+    def fail(self, what, problem):
+        self.add('db.restore_failed', 'critical', 'database backup %s: restore test of %s failed: %s'
+                 % (self.params['name'], what, problem), value=problem)
 
     def run_oracle(self):
         params = self.params
@@ -428,8 +425,9 @@ class RestoreTest:
         outcome.update(kind='rman validate', targets=params['validate'], seconds=round(time.time() - started, 3))
         self.backup['restore'] = outcome
         if not outcome['ok']:
-            self.fail('RMAN validation of %s failed (rc %s): %s' % (', '.join(params['validate']), outcome['rc'],
-                                                                    '; '.join(outcome['errors'][:5]) or 'no error line'))
+            problem = 'RMAN validation of %s failed (rc %s): %s' % (
+                ', '.join(params['validate']), outcome['rc'], '; '.join(outcome['errors'][:5]) or 'no error line')
+            self.fail('ORACLE_SID %s' % params['oracle_sid'], problem)
 
     def run_mssql(self):
         params = self.params
@@ -454,7 +452,7 @@ class RestoreTest:
                      % (params['name'], params['database'], ' (%s)' % rows if common.failed(rows) else ''))
             return
         newest = rows[0]
-        offset = db_mssql.local_offset(newest)
+        offset = common.clock_offset(newest)
         finished = newest['backup_finish_date'] - offset
         age = common.age_hours(finished, common.utc_now()) or 0.0
         self.backup.update(dump=newest['physical_device_name'], age_hours=age, finished=common.iso(finished))
@@ -475,7 +473,7 @@ class RestoreTest:
             problem = self.mssql_restore(connection, newest['physical_device_name'], outcome)
         outcome['ok'] = problem is None
         if problem:
-            self.fail(problem)
+            self.fail(newest['physical_device_name'], problem)
 
     def mssql_run(self, connection, steps, outcome):
         """Run (step, sql) in order, timing each; the first failure's server message is the problem."""
