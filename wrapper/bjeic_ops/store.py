@@ -7,6 +7,8 @@ Writes come in batches, one transaction each, so what is stored is always consis
 import json
 import os
 import socket
+import sqlite3
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table,
@@ -124,6 +126,9 @@ MIGRATIONS = {
 }
 
 
+SCHEMA_LOCK_KEY = 0x626a6569   # 'bjei': the PostgreSQL advisory lock held while the schema is made
+
+
 class StoreError(BjeicOpsError):
     pass
 
@@ -134,11 +139,25 @@ def now():
 
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
-    cursor.execute('PRAGMA journal_mode=WAL')       # readers do not block the writer
+    cursor.execute('PRAGMA busy_timeout=30000')     # two runs at once wait, not fail
+    _set_wal(cursor)                                # readers do not block the writer
     cursor.execute('PRAGMA synchronous=NORMAL')
     cursor.execute('PRAGMA foreign_keys=ON')
-    cursor.execute('PRAGMA busy_timeout=30000')     # two runs at once wait, not fail
     cursor.close()
+
+
+def _set_wal(cursor, patience=30.0):
+    """Switch to WAL. SQLite answers a journal-mode change "database is locked" at once, without its busy
+    timeout, while another process is setting up the same new file: retry until `patience` runs out."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute('PRAGMA journal_mode=WAL')
+            return
+        except sqlite3.OperationalError as exc:
+            if 'locked' not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _pid_alive(pid):
@@ -168,6 +187,7 @@ class Store:
     # ------------------------------------------------------------ schema
     def _migrate(self):
         with self.engine.begin() as conn:
+            self._lock_schema(conn)
             metadata.create_all(conn, tables=[schema_version])
             current = conn.execute(select(func.max(schema_version.c.version))).scalar()
             if current is None:
@@ -180,6 +200,15 @@ class Store:
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](conn)
                 conn.execute(insert(schema_version).values(version=version))
+
+    def _lock_schema(self, conn):
+        """Hold the store's write lock while the schema is checked and made: two bjeic-ops started at once on a
+        new store would otherwise both find no tables and both create them (one then fails), and on SQLite a
+        reader upgrading to writer is refused at once instead of waiting."""
+        if self.engine.dialect.name == 'sqlite':
+            conn.exec_driver_sql('BEGIN IMMEDIATE')   # waits up to busy_timeout for other writers
+        elif self.engine.dialect.name == 'postgresql':
+            conn.exec_driver_sql('SELECT pg_advisory_xact_lock(%d)' % SCHEMA_LOCK_KEY)
 
     def version(self):
         with self.engine.connect() as conn:
