@@ -5,7 +5,7 @@ from sqlalchemy import insert
 from bjeic_ops import BjeicOpsError, ledger
 from bjeic_ops.ingest import Ingestor, change_records
 from bjeic_ops.redact import MASK, Redactor
-from bjeic_ops.store import COMPLETE, INCOMPLETE, RUNNING, Store, StoreError, schema_version
+from bjeic_ops.store import COMPLETE, INCOMPLETE, RUNNING, SCHEMA_VERSION, Store, StoreError, schema_version
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def inspection(host, uptime, rules):
 def test_new_store_has_the_current_schema_and_refuses_a_newer_one(tmp_path):
     url = 'sqlite:///%s' % (tmp_path / 's.sqlite')
     store = Store(url)
-    assert store.version() == 2
+    assert store.version() == SCHEMA_VERSION == 3
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=7))
     with pytest.raises(StoreError, match='schema version 7, newer than this bjeic-ops knows'):
@@ -39,9 +39,10 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     from bjeic_ops import store as store_module
     url = 'sqlite:///%s' % (tmp_path / 'old.sqlite')
     engine = create_engine(url)
-    with engine.begin() as conn:   # the store as version 1 made it: no drills table
+    later = ('drills', 'incidents', 'incident_events', 'duty_watches')   # tables versions 2 and 3 added
+    with engine.begin() as conn:   # the store as version 1 made it
         store_module.metadata.create_all(conn, tables=[t for name, t in store_module.metadata.tables.items()
-                                                       if name != 'drills'])
+                                                       if name not in later])
         conn.execute(insert(schema_version).values(version=1))
     engine.dispose()
     old = Store(url)
@@ -52,7 +53,8 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
              'timings': {'total_seconds': 60.0}, 'objectives': {}, 'steps': [{'name': 'fault', 'ok': True}]}
     ingest(event('runner_on_ok', 'a', {'changed': False, 'drill': drill}, action='bjeic.ops.drill_record'))
     ingest.flush()
-    assert old.version() == 2
+    assert old.version() == SCHEMA_VERSION
+    assert old.incidents() == [] and old.watches() == []
     [row] = old.drills()
     assert (row['name'], row['outcome'], row['host'], row['timings']) == ('cron failure on a', 'passed', 'a',
                                                                           {'total_seconds': 60.0})

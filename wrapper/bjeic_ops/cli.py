@@ -8,7 +8,7 @@ import sys
 import threading
 from datetime import datetime, timezone
 
-from . import BjeicOpsError, __version__, export, ledger
+from . import BjeicOpsError, __version__, export, ledger, reports
 from .i18n import label
 from .ingest import RunStats
 from .paths import store_url
@@ -108,6 +108,60 @@ def build_parser():
     drl.add_argument('--run', type=int)
     _output_options(drl)
 
+    rep = sub.add_parser('report', help='documents: daily inspection, monthly report, fault report (HTML or XLSX)')
+    rep_sub = rep.add_subparsers(dest='report', required=True)
+    rep_daily = rep_sub.add_parser('daily', help='daily inspection report (日常巡检报告) of a run')
+    rep_daily.add_argument('--run', type=int, help='run id (default: the latest complete daily_inspection.yml run)')
+    rep_monthly = rep_sub.add_parser('monthly', help='monthly report (月报)')
+    rep_monthly.add_argument('--month', required=True, help='YYYY-MM, in local time')
+    rep_monthly.add_argument('-i', '--inventory', help='inventory whose groups the hardening compliance is counted by')
+    rep_fault = rep_sub.add_parser('fault', help='fault report (故障报告单) of an incident')
+    rep_fault.add_argument('incident_id', type=int)
+    for parser_ in (rep_daily, rep_monthly, rep_fault):
+        _document_options(parser_)
+
+    inc = sub.add_parser('incident', help='incidents (故障事件) and their service-level clocks')
+    inc_sub = inc.add_subparsers(dest='action', required=True)
+    inc_open = inc_sub.add_parser('open', help='record a new incident; its clocks start now')
+    inc_open.add_argument('--level', type=int, required=True, choices=(1, 2, 3, 4),
+                          help='1 (most severe, 2 h to resolve) .. 4 (16 h)')
+    inc_open.add_argument('--host', required=True)
+    inc_open.add_argument('--summary', required=True)
+    inc_open.add_argument('--ticket')
+    inc_ack = inc_sub.add_parser('ack', help='a support line responds')
+    inc_ack.add_argument('incident_id', type=int)
+    inc_ack.add_argument('--line', choices=('first', 'second'), default='first')
+    inc_ack.add_argument('--text')
+    inc_esc = inc_sub.add_parser('escalate', help='hand to the second line; its 30-minute clock starts')
+    inc_esc.add_argument('incident_id', type=int)
+    inc_esc.add_argument('--text')
+    inc_note = inc_sub.add_parser('note', help='add a line to the timeline')
+    inc_note.add_argument('incident_id', type=int)
+    inc_note.add_argument('text')
+    inc_res = inc_sub.add_parser('resolve', help='close the incident; its clocks stop')
+    inc_res.add_argument('incident_id', type=int)
+    inc_res.add_argument('--resolution', required=True)
+    inc_list = inc_sub.add_parser('list', help='incidents with their service-level state (overdue ones first)')
+    inc_list.add_argument('--open', action='store_true', help='only those not resolved')
+    inc_list.add_argument('--lang', choices=('zh', 'en'), default='en')
+    for parser_ in (inc_open, inc_ack, inc_esc, inc_note, inc_res):
+        parser_.add_argument('--operator', default=default_operator())
+        parser_.add_argument('--at', help='when it happened, if not now (YYYY-MM-DDTHH:MM, local time)')
+
+    duty = sub.add_parser('duty', help='special-period security watches (特殊时期安全值守)')
+    duty_sub = duty.add_subparsers(dest='action', required=True)
+    duty_start = duty_sub.add_parser('start', help='begin a watch; run playbooks/special_duty.yml every hour during it')
+    duty_start.add_argument('--name', required=True, help='e.g. "2026 National Day watch"')
+    duty_start.add_argument('--notes')
+    duty_stop = duty_sub.add_parser('stop', help='end the watch that is on')
+    duty_report = duty_sub.add_parser('report', help='the duty inspection record (值守巡检记录) of a watch')
+    duty_report.add_argument('watch_id', type=int, nargs='?', help='default: the newest watch')
+    _document_options(duty_report)
+    duty_sub.add_parser('list', help='watches recorded')
+    for parser_ in (duty_start, duty_stop):
+        parser_.add_argument('--operator', default=default_operator())
+        parser_.add_argument('--at', help='when, if not now (YYYY-MM-DDTHH:MM, local time)')
+
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=int)
     rb.add_argument('-C', '--check', action='store_true')
@@ -119,6 +173,12 @@ def build_parser():
 def _output_options(parser):
     parser.add_argument('--format', choices=export.FORMATS, default='table')
     parser.add_argument('--out', metavar='FILE', help='file for csv, json or xlsx')
+    parser.add_argument('--lang', choices=('zh', 'en'), default='zh', help='document language (default Chinese)')
+
+
+def _document_options(parser):
+    parser.add_argument('--format', choices=('html', 'xlsx'), default='html')
+    parser.add_argument('--out', metavar='FILE', required=True, help='file to write (HTML or XLSX)')
     parser.add_argument('--lang', choices=('zh', 'en'), default='zh', help='document language (default Chinese)')
 
 
@@ -137,8 +197,12 @@ class Cancel:
 
 
 def cmd_run(args, store):
+    extravars = parse_extra_vars(args.extra_vars)
+    watch = _open_watch(store)
+    if watch and os.path.basename(args.playbook) == reports.DUTY_PLAYBOOK:
+        extravars.setdefault('special_duty_watch', str(watch['id']))   # one security baseline per watch
     options = RunOptions(playbook=args.playbook, inventory=args.inventory, limit=args.limit, check=args.check,
-                         diff=args.diff, extravars=parse_extra_vars(args.extra_vars), operator=args.operator,
+                         diff=args.diff, extravars=extravars, operator=args.operator,
                          ticket=args.ticket, secret_env=tuple(args.secret_env), fail_on=args.fail_on,
                          verbosity=args.verbose)
     return _execute_with_progress(lambda observer, cancel: execute(_with_cancel(options, cancel), store, observer),
@@ -254,12 +318,88 @@ def cmd_drills(args, store):
     return 0
 
 
+def cmd_report(args, store):
+    if args.report == 'daily':
+        report = reports.daily(store, args.run)
+    elif args.report == 'monthly':
+        report = reports.monthly(store, args.month, args.inventory)
+    else:
+        report = reports.fault(store, args.incident_id)
+    return _write_document(args, report)
+
+
+def _write_document(args, report):
+    from . import render
+    render.write(args.out, report, args.format, args.lang)
+    print('wrote %s' % args.out)
+    return 0
+
+
+def cmd_incident(args, store):
+    from . import incidents
+    at = parse_when(args.at).replace(tzinfo=timezone.utc) if getattr(args, 'at', None) else None
+    if args.action == 'open':
+        incidents.check_level(args.level)
+        incident_id = store.open_incident(args.level, args.host, args.summary, args.operator, args.ticket, at)
+        first, resolution = [c['due'] for c in incidents.clocks(store.get_incident(incident_id))]
+        print('incident %d opened (level %d): first-line response due by %s, resolution by %s'
+              % (incident_id, args.level, _local(first), _local(resolution)))
+    elif args.action == 'ack':
+        incidents.acknowledge(store, args.incident_id, args.line, args.operator, args.text, at)
+        print('incident %d acknowledged by the %s line' % (args.incident_id, args.line))
+    elif args.action == 'escalate':
+        incidents.escalate(store, args.incident_id, args.operator, args.text, at)
+        print('incident %d escalated: second-line response due within 30 minutes' % args.incident_id)
+    elif args.action == 'note':
+        incidents.note(store, args.incident_id, args.operator, args.text, at)
+        print('note added to incident %d' % args.incident_id)
+    elif args.action == 'resolve':
+        incidents.resolve(store, args.incident_id, args.operator, args.resolution, at)
+        print('incident %d resolved: SLA %s' % (args.incident_id,
+                                               incidents.sla_state(store.get_incident(args.incident_id))))
+    else:
+        rows, tones = reports.incident_table(store.incidents(open_only=args.open))
+        order = {'overdue': 0, 'breached': 1, 'ok': 2}
+        rows.sort(key=lambda r: (order[r['sla']], r['level'], r['id']))
+        show(rows, 'table', None, args.lang, styles={'overdue': 'bold red', 'breached': 'yellow'}, style_key='sla')
+    return 0
+
+
+def _local(value):
+    return value.astimezone().strftime('%Y-%m-%d %H:%M')
+
+
+def _open_watch(store):
+    return next((w for w in store.watches() if w['stopped_at'] is None), None)
+
+
+def cmd_duty(args, store):
+    at = parse_when(args.at).replace(tzinfo=timezone.utc) if getattr(args, 'at', None) else None
+    if args.action == 'start':
+        watch_id = store.start_watch(args.name, args.operator, args.notes, at)
+        print('watch %d "%s" started. Run the hourly inspection with: bjeic-ops run %s -i INVENTORY'
+              % (watch_id, args.name, reports.DUTY_PLAYBOOK))
+    elif args.action == 'stop':
+        watch = _open_watch(store)
+        if watch is None:
+            raise BjeicOpsError('no watch is on; `bjeic-ops duty list` shows the past ones')
+        store.stop_watch(watch['id'], args.operator, at)
+        print('watch %d "%s" stopped; `bjeic-ops duty report %d --out FILE` writes its record'
+              % (watch['id'], watch['name'], watch['id']))
+    elif args.action == 'report':
+        return _write_document(args, reports.duty(store, args.watch_id))
+    else:
+        show([{'id': w['id'], 'watch': w['name'], 'started': w['started_at'], 'started_by': w['started_by'],
+               'finished': w['stopped_at'], 'stopped_by': w['stopped_by']} for w in store.watches()], 'table', None, 'en')
+    return 0
+
+
 def _need_out(args):
     if not args.out:
         raise BjeicOpsError('--format %s needs --out FILE' % args.format)
 
 
-def show(rows, fmt, out, lang, sheet='sheet'):
+def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
     if fmt == 'csv':
         if not out:
             raise BjeicOpsError('--format csv needs --out FILE')
@@ -284,14 +424,16 @@ def show(rows, fmt, out, lang, sheet='sheet'):
         for column in columns:
             table.add_column(label(column, lang), overflow='fold')
         for row in rows:
-            table.add_row(*[str(export._cell(row.get(c))) for c in columns])
+            table.add_row(*[str(export._cell(row.get(c))) for c in columns],
+                          style=(styles or {}).get(row.get(style_key)))
         Console(width=None if sys.stdout.isatty() else 200).print(table)
         if not rows:
             print('(nothing)')
 
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
-            'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback}
+            'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback, 'report': cmd_report,
+            'incident': cmd_incident, 'duty': cmd_duty}
 
 
 def main(argv=None):

@@ -28,7 +28,7 @@ def columns_of(rows):
     return columns
 
 
-def _atomic(path, write, binary=False):
+def atomic_write(path, write, binary=False):
     """Write through a temporary file in the same directory, then rename: no half-written export."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.bjeic-ops-')
@@ -50,38 +50,42 @@ def write_csv(path, rows, lang='zh'):
         writer.writerow([label(c, lang) for c in columns])
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
-    _atomic(path, write)  # utf-8-sig: Excel opens Chinese CSV correctly
+    atomic_write(path, write)  # utf-8-sig: Excel opens Chinese CSV correctly
 
 
 def write_json(path, rows):
     data = json.dumps(rows, ensure_ascii=False, indent=2, sort_keys=False, default=_cell).encode('utf-8')
-    _atomic(path, lambda handle: handle.write(data), binary=True)
+    atomic_write(path, lambda handle: handle.write(data), binary=True)
+
+
+def table_sheet(workbook, title, columns, values, lang='zh'):
+    """A sheet with a bold, frozen header of column labels and `values` (lists of cells), columns sized to fit."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append([label(c, lang) for c in columns])
+    for header in sheet[1]:
+        header.font = Font(bold=True)
+        header.fill = PatternFill('solid', fgColor='DDEBF7')
+    for row in values:
+        sheet.append(row)
+    sheet.freeze_panes = 'A2'
+    for index, column in enumerate(columns, start=1):
+        longest = max([len(str(label(column, lang))) * 2] + [len(str(row[index - 1])) for row in values[:500]])
+        sheet.column_dimensions[get_column_letter(index)].width = min(60, max(8, longest + 2))
+    return sheet
 
 
 def write_xlsx(path, sheets, lang='zh'):
     """sheets: [(title label name, rows)]. One sheet each, frozen header row, sized columns."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, rows in sheets:
-        sheet = workbook.create_sheet(label(title, lang)[:31])
         columns = columns_of(rows)
-        sheet.append([label(c, lang) for c in columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-            cell.fill = PatternFill('solid', fgColor='DDEBF7')
-        for row in rows:
-            sheet.append([_cell(row.get(c)) for c in columns])
-        sheet.freeze_panes = 'A2'
-        for index, column in enumerate(columns, start=1):
-            longest = max([len(str(label(column, lang))) * 2] + [len(str(_cell(r.get(column)))) for r in rows[:500]])
-            sheet.column_dimensions[get_column_letter(index)].width = min(60, max(8, longest + 2))
+        table_sheet(workbook, label(title, lang), columns, [[_cell(row.get(c)) for c in columns] for row in rows], lang)
     if not sheets:
         workbook.create_sheet('empty')
-
-    def write(handle):
-        workbook.save(handle)
-    _atomic(path, write, binary=True)
+    atomic_write(path, workbook.save, binary=True)

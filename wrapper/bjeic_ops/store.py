@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
 
 metadata = MetaData()
@@ -119,10 +119,52 @@ drills = Table(
     Column('at', DateTime(timezone=True), nullable=False),
 )
 
+# Incidents (故障事件) with their service-level clocks; the timeline is incident_events.
+incidents = Table(
+    'incidents', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('level', Integer, nullable=False),           # 1 (most severe) .. 4
+    Column('host', String(255), nullable=False),
+    Column('summary', Text, nullable=False),
+    Column('status', String(20), nullable=False),       # open, acknowledged, escalated, resolved
+    Column('opened_at', DateTime(timezone=True), nullable=False),
+    Column('opened_by', String(200)),
+    Column('first_response_at', DateTime(timezone=True)),
+    Column('escalated_at', DateTime(timezone=True)),
+    Column('second_response_at', DateTime(timezone=True)),
+    Column('resolved_at', DateTime(timezone=True)),
+    Column('resolution', Text),
+    Column('ticket', String(200)),
+)
+
+incident_events = Table(
+    'incident_events', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('incident_id', Integer, ForeignKey('incidents.id'), nullable=False, index=True),
+    Column('at', DateTime(timezone=True), nullable=False),
+    Column('action', String(20), nullable=False),       # open, ack, escalate, note, resolve
+    Column('line', String(10)),                         # first, second
+    Column('operator', String(200)),
+    Column('text', Text),
+)
+
+# Special-period security watches (特殊时期安全值守): one row per watch, open until stopped.
+duty_watches = Table(
+    'duty_watches', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('name', String(500), nullable=False),
+    Column('started_at', DateTime(timezone=True), nullable=False),
+    Column('started_by', String(200)),
+    Column('stopped_at', DateTime(timezone=True)),
+    Column('stopped_by', String(200)),
+    Column('notes', Text),
+)
+
 # Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
 MIGRATIONS = {
     2: lambda conn: metadata.create_all(conn, tables=[drills]),
+    3: lambda conn: metadata.create_all(conn, tables=[incidents, incident_events, duty_watches]),
 }
 
 
@@ -328,6 +370,103 @@ class Store:
             query = query.where(drills.c.run_id == run_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    # ------------------------------------------------------------ time windows (reports)
+    def runs_between(self, since, until, playbook=None):
+        """Runs started in [since, until), oldest first; `playbook` matches the file name (daily_inspection.yml)."""
+        query = select(runs).where(runs.c.started_at >= since, runs.c.started_at < until).order_by(runs.c.id)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return [r for r in rows if playbook is None or os.path.basename(r['playbook']) == playbook]
+
+    def findings_between(self, since, until, host=None):
+        """Findings of complete, non-check runs in [since, until), with the run's start time as `run_at`."""
+        query = select(findings, runs.c.started_at.label('run_at'), runs.c.playbook).join(
+            runs, runs.c.id == findings.c.run_id).where(
+            runs.c.state == COMPLETE, runs.c.check_mode.is_(False),
+            findings.c.at >= since, findings.c.at < until).order_by(findings.c.id)
+        if host:
+            query = query.where(findings.c.host == host)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def observations(self, kind, since, until):
+        """Every ledger item of `kind` seen by a complete run in [since, until), oldest first (not only the newest)."""
+        query = select(ledger_items, runs.c.check_mode).join(runs, runs.c.id == ledger_items.c.run_id).where(
+            runs.c.state == COMPLETE, ledger_items.c.kind == kind,
+            ledger_items.c.seen_at >= since, ledger_items.c.seen_at < until).order_by(ledger_items.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # ------------------------------------------------------------ incidents
+    def open_incident(self, level, host, summary, operator=None, ticket=None, at=None):
+        at = at or now()
+        with self.engine.begin() as conn:
+            incident_id = conn.execute(insert(incidents).values(
+                level=level, host=host, summary=summary, status='open', opened_at=at, opened_by=operator,
+                ticket=ticket)).inserted_primary_key[0]
+            conn.execute(insert(incident_events).values(incident_id=incident_id, at=at, action='open',
+                                                        operator=operator, text=summary))
+        return incident_id
+
+    def record_incident_event(self, incident_id, action, values, operator=None, line=None, text=None, at=None):
+        """One step of an incident's life: the event and the incident's new fields, in one transaction."""
+        with self.engine.begin() as conn:
+            if values:
+                conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+            conn.execute(insert(incident_events).values(incident_id=incident_id, at=at or now(), action=action,
+                                                        line=line, operator=operator, text=text))
+
+    def get_incident(self, incident_id):
+        with self.engine.connect() as conn:
+            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).mappings().first()
+        if row is None:
+            raise StoreError('no incident %s in the store; `bjeic-ops incident list` lists them' % incident_id)
+        return dict(row)
+
+    def incidents(self, since=None, until=None, open_only=False):
+        """Incidents opened in [since, until), plus (with a window) those opened before it and still open in it."""
+        query = select(incidents).order_by(incidents.c.id)
+        if until is not None:
+            query = query.where(incidents.c.opened_at < until)
+        if since is not None:
+            query = query.where((incidents.c.opened_at >= since) | incidents.c.resolved_at.is_(None)
+                                | (incidents.c.resolved_at >= since))
+        if open_only:
+            query = query.where(incidents.c.resolved_at.is_(None))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def incident_events(self, incident_id):
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(incident_events).where(
+                incident_events.c.incident_id == incident_id).order_by(incident_events.c.at, incident_events.c.id)).mappings()]
+
+    # ------------------------------------------------------------ special-period watches
+    def start_watch(self, name, operator=None, notes=None, at=None):
+        with self.engine.begin() as conn:
+            self._lock_schema(conn)   # the store's write lock: two `duty start` at once make one watch
+            running = conn.execute(select(duty_watches.c.id).where(duty_watches.c.stopped_at.is_(None))).scalar()
+            if running is not None:
+                raise StoreError('watch %d is still on; `bjeic-ops duty stop` it first' % running)
+            return conn.execute(insert(duty_watches).values(name=name, started_at=at or now(), started_by=operator,
+                                                            notes=notes)).inserted_primary_key[0]
+
+    def stop_watch(self, watch_id, operator=None, at=None):
+        with self.engine.begin() as conn:
+            conn.execute(update(duty_watches).where(duty_watches.c.id == watch_id).values(
+                stopped_at=at or now(), stopped_by=operator))
+
+    def watches(self):
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(duty_watches).order_by(duty_watches.c.id)).mappings()]
+
+    def get_watch(self, watch_id):
+        with self.engine.connect() as conn:
+            row = conn.execute(select(duty_watches).where(duty_watches.c.id == watch_id)).mappings().first()
+        if row is None:
+            raise StoreError('no watch %s in the store; `bjeic-ops duty list` lists them' % watch_id)
+        return dict(row)
 
     def get_change(self, change_id):
         with self.engine.connect() as conn:

@@ -1,0 +1,465 @@
+"""The contract's documents, built from the store: daily inspection, monthly report, fault report, duty record.
+
+Each builder returns a `Report` (data only: label keys, rows, chart series); `render.py` turns it into
+self-contained HTML or XLSX in either language. Times are shown in the controller's local time zone.
+"""
+import json
+import os
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from . import BjeicOpsError, ledger
+from .incidents import as_utc, clocks, sla_state
+from .store import COMPLETE, now
+
+DAILY_PLAYBOOK = 'daily_inspection.yml'
+DUTY_PLAYBOOK = 'special_duty.yml'
+SEVERITIES = ('critical', 'warning', 'info')
+AVAILABILITY_TARGET = 99.9
+DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
+LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened
+
+
+@dataclass
+class Section:
+    title: str                                   # label key
+    kpis: list = field(default_factory=list)     # [(label key, value, tone)]; tone: ok, warn, bad or None
+    columns: list = field(default_factory=list)  # label keys
+    rows: list = field(default_factory=list)     # dicts keyed by column
+    tones: list = field(default_factory=list)    # per row: None, 'warn' or 'bad' (highlighted)
+    chart: dict = None                           # {'type': 'stacked'|'hbar', ...} drawn by render
+    note: str = None                             # label key of a sentence under the section
+    ident: str = ''                              # stable id for the HTML anchor and tests
+
+
+@dataclass
+class Report:
+    kind: str                                    # daily, monthly, fault, duty
+    title: str                                   # label key
+    subtitle: str
+    meta: list                                   # [(label key, value)]
+    sections: list
+    generated_at: datetime = field(default_factory=now)
+
+
+def local(value):
+    value = as_utc(value)
+    return value.astimezone() if value is not None else None
+
+
+def severity_counts(rows):
+    counts = Counter(r['severity'] for r in rows)
+    return dict((s, counts.get(s, 0)) for s in SEVERITIES)
+
+
+def tone_of_counts(counts):
+    return 'bad' if counts.get('critical') else ('warn' if counts.get('warning') else None)
+
+
+def latest_run(store, playbook, before_id=None):
+    """The newest complete run of `playbook` (by file name), older than run `before_id` if given."""
+    for run in store.list_runs(limit=10000):
+        if run['state'] == COMPLETE and not run['check_mode'] and os.path.basename(run['playbook']) == playbook \
+                and (before_id is None or run['id'] < before_id):
+            return run
+    return None
+
+
+def host_statuses(results):
+    """host -> (worst status, message of the worst result): unreachable > failed > ok."""
+    rank = {'unreachable': 3, 'failed': 2, 'ok': 1, 'skipped': 0}
+    worst = {}
+    for result in results:
+        current = worst.get(result['host'])
+        if current is None or rank.get(result['status'], 0) > rank.get(current[0], 0):
+            worst[result['host']] = (result['status'], result['msg'])
+    return worst
+
+
+# ---------------------------------------------------------------- daily
+
+def daily(store, run_id=None):
+    run = store.get_run(run_id) if run_id else latest_run(store, DAILY_PLAYBOOK)
+    if run is None:
+        raise BjeicOpsError('no complete %s run in the store: run it with `bjeic-ops run %s -i INVENTORY`, '
+                            'or name a run with --run' % (DAILY_PLAYBOOK, DAILY_PLAYBOOK))
+    if run['state'] != COMPLETE:
+        raise BjeicOpsError('run %d is %s: a daily report needs a complete run' % (run['id'], run['state']))
+    statuses = host_statuses(store.host_results(run['id']))
+    found = store.findings(run['id'])
+    by_host = defaultdict(list)
+    for item in found:
+        by_host[item['host']].append(item)
+    counts = severity_counts(found)
+    unreachable = sorted(h for h, (status, _m) in statuses.items() if status == 'unreachable')
+    host_rows, host_tones = [], []
+    for host in sorted(statuses):
+        host_counts = severity_counts(by_host[host])
+        host_rows.append(dict(host=host, status=statuses[host][0], **host_counts))
+        host_tones.append('bad' if statuses[host][0] != 'ok' else tone_of_counts(host_counts))
+    ordered = sorted(found, key=lambda f: (SEVERITIES.index(f['severity']), f['host'], f['check_id']))
+    previous = latest_run(store, os.path.basename(run['playbook']), before_id=run['id'])
+    sections = [
+        Section('sec_summary', ident='summary', kpis=[
+            ('hosts_inspected', len(statuses), None),
+            ('hosts_unreachable', len(unreachable), 'bad' if unreachable else 'ok'),
+            ('critical', counts['critical'], 'bad' if counts['critical'] else 'ok'),
+            ('warning', counts['warning'], 'warn' if counts['warning'] else 'ok'),
+            ('info', counts['info'], None)]),
+        Section('sec_hosts', ident='hosts', columns=['host', 'status', 'critical', 'warning', 'info'],
+                rows=host_rows, tones=host_tones),
+        Section('sec_findings', ident='findings', columns=['severity', 'host', 'check', 'subject', 'message'],
+                rows=[finding_row(f) for f in ordered], tones=[severity_tone(f['severity']) for f in ordered]),
+    ]
+    sections += since_previous(store, run, previous, statuses)
+    sections.append(Section('sec_unreachable', ident='unreachable', columns=['host', 'message'],
+                            rows=[{'host': h, 'message': statuses[h][1]} for h in unreachable],
+                            tones=['bad'] * len(unreachable)))
+    meta = [('run_id', run['id']), ('started', local(run['started_at'])), ('finished', local(run['finished_at'])),
+            ('operator', run['operator']), ('previous_run', previous['id'] if previous else None)]
+    return Report('daily', 'title_daily', local(run['started_at']).strftime('%Y-%m-%d'), meta, sections)
+
+
+def finding_row(item):
+    return {'severity': item['severity'], 'host': item['host'], 'check': item['check_id'], 'subject': item['subject'],
+            'message': item['message']}
+
+
+def severity_tone(severity):
+    return {'critical': 'bad', 'warning': 'warn'}.get(severity)
+
+
+def since_previous(store, run, previous, statuses):
+    """New and cleared findings, and configuration drift (os, network) since the previous run of the playbook."""
+    if previous is None:
+        return [Section('sec_since_previous', ident='since-previous', note='note_no_previous')]
+    reached = set(h for h, (status, _m) in statuses.items() if status == 'ok')
+
+    def identities(run_id):
+        return dict(((f['host'], f['check_id'], f['subject']), f) for f in store.findings(run_id)
+                    if f['severity'] != 'info')
+    old, new = identities(previous['id']), identities(run['id'])
+    rows, tones = [], []
+    for ident in sorted(set(new) - set(old)):
+        rows.append(dict(change='new_finding', **finding_row(new[ident])))
+        tones.append(severity_tone(new[ident]['severity']))
+    for ident in sorted(set(old) - set(new)):
+        if ident[0] in reached:   # an unreachable host's findings are unknown, not cleared
+            rows.append(dict(change='cleared_finding', **finding_row(old[ident])))
+            tones.append('ok')
+    drift = []
+    for kind in ('os', 'network'):
+        for row in ledger.diff(store.ledger(kind, run_id=previous['id']), store.ledger(kind, run_id=run['id'])):
+            host = row['key'].split(':', 1)[-1].split('@')[-1]
+            if row['change'] == 'removed' and host not in reached:
+                continue          # not seen because not reached: not a change
+            drift.append(row)
+    return [Section('sec_since_previous', ident='since-previous',
+                    columns=['change', 'severity', 'host', 'check', 'subject', 'message'], rows=rows, tones=tones),
+            Section('sec_drift', ident='drift', columns=['key', 'change', 'path', 'before', 'after'], rows=drift)]
+
+
+# ---------------------------------------------------------------- monthly
+
+def month_window(month):
+    try:
+        start = datetime.strptime(month, '%Y-%m')
+    except ValueError:
+        raise BjeicOpsError('--month must be YYYY-MM, got %r' % month)
+    end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return as_utc(start.astimezone()), as_utc(end.astimezone())   # local month boundaries
+
+
+def monthly(store, month, inventory=None):
+    since, until = month_window(month)
+    days = [(since.astimezone() + timedelta(days=i)).strftime('%m-%d')
+            for i in range(int((until - since).total_seconds() // 86400 + 0.5))]
+    inspections = [r for r in store.runs_between(since, until, DAILY_PLAYBOOK) if r['state'] == COMPLETE]
+    findings = [f for f in store.findings_between(since, until) if os.path.basename(f['playbook']) == DAILY_PLAYBOOK]
+    per_day = defaultdict(Counter)
+    for item in findings:
+        per_day[local(item['run_at']).strftime('%m-%d')][item['severity']] += 1
+    trend = {'type': 'stacked', 'categories': days,
+             'series': [(s, [per_day[d][s] for d in days]) for s in SEVERITIES]}
+    groups = inventory_groups(inventory) if inventory else {}
+    compliance = hardening_by_group(store.observations('os', since, until), groups)
+    backups = backup_verification(store.observations('backup', since, until))
+    availability = db_availability(store.observations('db', since, until), store.findings_between(since, until))
+    incident_rows, incident_tones = incident_table(store.incidents(since, until))
+    met = sum(1 for r in incident_rows if r['sla'] == 'ok')
+    changes = [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
+    drills = [d for d in store.drills(since) if as_utc(d['at']) < until]
+    total_tests = sum(r['tests'] for r in backups)
+    passed = sum(r['passed'] for r in backups)
+    lowest = min((r['availability_pct'] for r in availability), default=None)
+    kpis = [
+        ('inspections_run', len(inspections), None),
+        ('findings_total', len(findings), None),
+        ('hardening_compliance', _pct(sum(g['passed'] for g in compliance), sum(g['controls'] for g in compliance)), None),
+        ('backup_success_rate', _pct(passed, total_tests), 'ok' if total_tests and passed == total_tests else
+         ('bad' if total_tests else None)),
+        ('db_availability_lowest', lowest, None if lowest is None else ('ok' if lowest >= AVAILABILITY_TARGET else 'bad')),
+        ('incidents', len(incident_rows), None),
+        ('sla_compliance', _pct(met, len(incident_rows)), None if not incident_rows else
+         ('ok' if met == len(incident_rows) else 'bad')),
+        ('changes', len(changes), None),
+    ]
+    sections = [
+        Section('sec_summary', ident='summary', kpis=kpis),
+        Section('sec_findings_trend', ident='findings-trend', chart=trend,
+                columns=['day'] + list(SEVERITIES),
+                rows=[dict(day=d, **dict((s, per_day[d][s]) for s in SEVERITIES)) for d in days if per_day[d]]),
+        Section('sec_hardening', ident='hardening', columns=['group', 'hosts', 'controls', 'passed', 'compliance_pct'],
+                rows=compliance, chart={'type': 'hbar', 'items': [(g['group'], g['compliance_pct']) for g in compliance],
+                                        'target': None},
+                note='note_groups' if not inventory else None),
+        Section('sec_patch', ident='patch', columns=['host', 'backend', 'pending', 'pending_security', 'unfinished',
+                                                     'last_transaction', 'patch_changes'],
+                rows=patch_status(store.observations('os', since, until), changes)),
+        Section('sec_backup', ident='backup', columns=['key', 'host', 'tests', 'passed', 'success_pct', 'last_failure'],
+                rows=backups, tones=['bad' if r['passed'] < r['tests'] else None for r in backups]),
+        Section('sec_availability', ident='availability',
+                columns=['instance', 'host', 'probes', 'failed', 'availability_pct', 'meets_target'],
+                rows=availability, tones=[None if r['meets_target'] == 'yes' else 'bad' for r in availability],
+                note='note_availability'),
+        Section('sec_changes', ident='changes', columns=['id', 'at', 'host', 'module', 'object', 'action', 'operator',
+                                                         'ticket', 'rollback'],
+                rows=[change_row(c) for c in changes]),
+        Section('sec_incidents', ident='incidents', columns=INCIDENT_COLUMNS, rows=incident_rows, tones=incident_tones),
+        Section('sec_drills', ident='drills', columns=['drill', 'drill_kind', 'host', 'outcome', 'started',
+                                                       'recovery_seconds'],
+                rows=[{'drill': d['name'], 'drill_kind': d['kind'], 'host': d['host'], 'outcome': d['outcome'],
+                       'started': local(d['started']), 'recovery_seconds': (d['timings'] or {}).get('recovery_seconds')}
+                      for d in drills], tones=['bad' if d['outcome'] != 'passed' else None for d in drills]),
+    ]
+    meta = [('month', month), ('window', '%s – %s' % (_day(since), _day(until - timedelta(seconds=1))))]
+    return Report('monthly', 'title_monthly', month, meta, sections)
+
+
+def _pct(part, whole):
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def _day(value):
+    return local(value).strftime('%Y-%m-%d')
+
+
+def inventory_groups(inventory):
+    """host -> [groups] from `ansible-inventory --list` (the inventory's own groups, not all/ungrouped)."""
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'), '-i', inventory, '--list']
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise BjeicOpsError('ansible-inventory could not read %s: %s' % (inventory, (done.stderr or '').strip()[-500:]))
+    data = json.loads(done.stdout)
+    groups = defaultdict(list)
+
+    def walk(group, seen):
+        node = data.get(group) or {}
+        for host in node.get('hosts', []):
+            if group not in ('all', 'ungrouped'):
+                groups[host].append(group)
+        for child in node.get('children', []):
+            if child not in seen:
+                walk(child, seen | {child})
+    walk('all', {'all'})
+    return dict((host, sorted(set(names))) for host, names in groups.items())
+
+
+def _latest_by_key(items):
+    newest = {}
+    for item in items:          # observations come oldest first
+        newest[item['key']] = item
+    return newest
+
+
+def hardening_by_group(items, groups):
+    """Compliance per host group from each host's newest baseline result of the month (controls pass / checked)."""
+    per_group = defaultdict(lambda: {'hosts': set(), 'controls': 0, 'passed': 0})
+    for key, item in _latest_by_key(i for i in items if i['key'].startswith('baseline:')).items():
+        controls = item['attrs'].get('controls') or {}
+        checked = [v for v in controls.values() if v in ('pass', 'fail', 'error')]
+        for group in groups.get(item['host'], ['all']):
+            entry = per_group[group]
+            entry['hosts'].add(item['host'])
+            entry['controls'] += len(checked)
+            entry['passed'] += checked.count('pass')
+    return [{'group': g, 'hosts': len(e['hosts']), 'controls': e['controls'], 'passed': e['passed'],
+             'compliance_pct': _pct(e['passed'], e['controls'])} for g, e in sorted(per_group.items())]
+
+
+def patch_status(items, changes):
+    patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith('linux_patch'))
+    rows = []
+    for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith('patch@')).items()):
+        attrs, state = item['attrs'], item['attrs'].get('state') or {}
+        rows.append({'host': item['host'], 'backend': attrs.get('backend'), 'pending': state.get('pending'),
+                     'pending_security': state.get('pending_security'), 'unfinished': state.get('unfinished_transactions'),
+                     'last_transaction': attrs.get('last_transaction'), 'patch_changes': patched.get(item['host'], 0)})
+    return rows
+
+
+def backup_verification(items):
+    """Per backup set: restore tests run this month (check-mode runs and skipped tests do not count) and passed."""
+    per_key = {}
+    for item in items:
+        restore = (item['attrs'].get('state') or {}).get('restore') or {}
+        if item['check_mode'] or restore.get('ok') is None:
+            continue
+        entry = per_key.setdefault(item['key'], {'key': item['key'], 'host': item['host'], 'tests': 0, 'passed': 0,
+                                                 'last_failure': None})
+        entry['tests'] += 1
+        if restore['ok']:
+            entry['passed'] += 1
+        else:
+            entry['last_failure'] = local(item['seen_at'])
+    for entry in per_key.values():
+        entry['success_pct'] = _pct(entry['passed'], entry['tests'])
+    return [per_key[k] for k in sorted(per_key)]
+
+
+def instance_of(key):
+    """'db:orcl@db01' -> 'orcl': probes are matched by instance name and inventory host, as an unreachable
+    server's finding carries the login host and a reached one the server's own name."""
+    return key.split(':', 1)[-1].rsplit('@', 1)[0]
+
+
+def db_availability(items, findings):
+    """Per database instance: probes (db ledger runs) and failed probes (db.unreachable) of the month."""
+    probes = defaultdict(lambda: [0, 0])
+    for item in items:
+        if not item['check_mode']:
+            probes[(instance_of(item['key']), item['host'])][0] += 1
+    for item in findings:
+        if item['check_id'] == 'db.unreachable':
+            probes[(instance_of(item['subject']), item['host'])][1] += 1
+    rows = []
+    for (instance, host), (ok, failed) in sorted(probes.items()):
+        pct = round(100.0 * ok / (ok + failed), 3)
+        rows.append({'instance': instance, 'host': host, 'probes': ok + failed, 'failed': failed,
+                     'availability_pct': pct, 'meets_target': 'yes' if pct >= AVAILABILITY_TARGET else 'no'})
+    return rows
+
+
+def change_row(change):
+    return {'id': change['id'], 'at': local(change['at']), 'host': change['host'], 'module': change['module'],
+            'object': change['object'], 'action': change['action'], 'operator': change['operator'],
+            'ticket': change['ticket'], 'rollback': (change['rollback'] or {}).get('id')}
+
+
+INCIDENT_COLUMNS = ['id', 'level', 'host', 'summary', 'incident_status', 'opened', 'first_response', 'resolved_at',
+                    'due', 'sla']
+
+
+def incident_table(incidents, at=None):
+    rows, tones = [], []
+    for incident in incidents:
+        resolution = [c for c in clocks(incident, at) if c['clock'] == 'clock_resolution'][0]
+        state = sla_state(incident, at)
+        rows.append({'id': incident['id'], 'level': incident['level'], 'host': incident['host'],
+                     'summary': incident['summary'], 'incident_status': incident['status'],
+                     'opened': local(incident['opened_at']), 'first_response': local(incident['first_response_at']),
+                     'resolved_at': local(incident['resolved_at']), 'due': local(resolution['due']), 'sla': state})
+        tones.append({'overdue': 'bad', 'breached': 'warn'}.get(state))
+    return rows, tones
+
+
+# ---------------------------------------------------------------- fault report
+
+def fault(store, incident_id):
+    incident = store.get_incident(incident_id)
+    opened = as_utc(incident['opened_at'])
+    end = as_utc(incident['resolved_at']) or now()
+    since = opened - LINK_WINDOW
+    clock_rows = [{'clock': c['clock'], 'started': local(c['started']), 'due': local(c['due']),
+                   'stopped': local(c['stopped']), 'state': c['state']} for c in clocks(incident)]
+    events = [{'at': local(e['at']), 'action': e['action'], 'line': e['line'], 'operator': e['operator'],
+               'text': e['text']} for e in store.incident_events(incident_id)]
+    changes = [c for c in store.changes(since, host=incident['host']) if as_utc(c['at']) <= end and not c['check_mode']]
+    found = [f for f in store.findings_between(since, end + timedelta(seconds=1), host=incident['host'])
+             if f['severity'] != 'info']
+    duration = round((end - opened).total_seconds() / 60, 1)
+    meta = [('id', incident['id']), ('level', incident['level']), ('host', incident['host']),
+            ('summary', incident['summary']), ('incident_status', incident['status']),
+            ('opened', local(opened)), ('opened_by', incident['opened_by']),
+            ('resolved_at', local(incident['resolved_at'])), ('duration_minutes', duration),
+            ('resolution', incident['resolution']), ('ticket', incident['ticket'])]
+    sections = [
+        Section('sec_clocks', ident='clocks', columns=['clock', 'started', 'due', 'stopped', 'state'], rows=clock_rows,
+                tones=[{'overdue': 'bad', 'breached': 'warn'}.get(r['state']) for r in clock_rows]),
+        Section('sec_timeline', ident='timeline', columns=['at', 'action', 'line', 'operator', 'text'], rows=events),
+        Section('sec_linked_changes', ident='linked-changes', note='note_link_window',
+                columns=['id', 'at', 'host', 'module', 'object', 'action', 'operator', 'ticket', 'rollback'],
+                rows=[change_row(c) for c in changes]),
+        Section('sec_linked_findings', ident='linked-findings', note='note_link_window',
+                columns=['at', 'severity', 'check', 'subject', 'message'],
+                rows=[dict(at=local(f['at']), **dict((k, v) for k, v in finding_row(f).items() if k != 'host'))
+                      for f in found], tones=[severity_tone(f['severity']) for f in found]),
+    ]
+    return Report('fault', 'title_fault', '#%d %s' % (incident['id'], incident['host']), meta, sections)
+
+
+# ---------------------------------------------------------------- special-period duty
+
+def duty(store, watch_id=None):
+    watches = store.watches()
+    if watch_id is None:
+        if not watches:
+            raise BjeicOpsError('no watch in the store: `bjeic-ops duty start --name ...` begins one')
+        watch = watches[-1]
+    else:
+        watch = store.get_watch(watch_id)
+    start = as_utc(watch['started_at'])
+    end = as_utc(watch['stopped_at']) or now()
+    rounds = store.runs_between(start, end, DUTY_PLAYBOOK)
+    round_rows, round_tones, hosts, last = [], [], set(), start
+    gaps = []
+    for run in rounds:
+        statuses = host_statuses(store.host_results(run['id']))
+        counts = severity_counts(store.findings(run['id'])) if run['state'] == COMPLETE else {}
+        hosts.update(statuses)
+        gap = round((as_utc(run['started_at']) - last).total_seconds() / 60, 1)
+        gaps.append(gap)
+        last = as_utc(run['started_at'])
+        round_rows.append({'run_id': run['id'], 'started': local(run['started_at']), 'run_state': run['state'],
+                           'hosts': len(statuses),
+                           'unreachable': sum(1 for s, _m in statuses.values() if s == 'unreachable'),
+                           'critical': counts.get('critical'), 'warning': counts.get('warning'), 'gap_minutes': gap})
+        round_tones.append('bad' if run['state'] != COMPLETE or gap > DUTY_ROUND_MINUTES else tone_of_counts(counts))
+    gaps.append(round((end - last).total_seconds() / 60, 1))
+    found = [f for f in store.findings_between(start, end + timedelta(seconds=1))
+             if os.path.basename(f['playbook']) == DUTY_PLAYBOOK and f['severity'] != 'info']
+    security = [f for f in found if f['check_id'].startswith('sec.')]
+    other = [f for f in found if not f['check_id'].startswith('sec.')]
+    incident_rows, incident_tones = incident_table(store.incidents(start, end))
+    missed = sum(1 for g in gaps if g > DUTY_ROUND_MINUTES)
+    hours = round((end - start).total_seconds() / 3600, 1)
+    sections = [
+        Section('sec_summary', ident='summary', kpis=[
+            ('duty_hours', hours, None),
+            ('duty_rounds', len(rounds), None),
+            ('hosts_watched', len(hosts), None),
+            ('missed_rounds', missed, 'bad' if missed else 'ok'),
+            ('security_findings', len(security), 'bad' if security else 'ok'),
+            ('incidents', len(incident_rows), 'bad' if incident_rows else 'ok')]),
+        Section('sec_rounds', ident='rounds', columns=['run_id', 'started', 'run_state', 'hosts', 'unreachable',
+                                                       'critical', 'warning', 'gap_minutes'],
+                rows=round_rows, tones=round_tones, note='note_rounds'),
+        Section('sec_security', ident='security', columns=['at', 'severity', 'host', 'check', 'subject', 'message'],
+                rows=[dict(at=local(f['at']), **finding_row(f)) for f in security],
+                tones=[severity_tone(f['severity']) for f in security]),
+        Section('sec_duty_findings', ident='duty-findings', columns=['at', 'severity', 'host', 'check', 'subject', 'message'],
+                rows=[dict(at=local(f['at']), **finding_row(f)) for f in other],
+                tones=[severity_tone(f['severity']) for f in other]),
+        Section('sec_incidents', ident='incidents', columns=INCIDENT_COLUMNS, rows=incident_rows, tones=incident_tones),
+        Section('sec_signoff', ident='signoff', columns=['role', 'name', 'signature'],
+                rows=[{'role': 'duty_officer', 'name': watch['started_by'], 'signature': ''},
+                      {'role': 'duty_handover', 'name': watch['stopped_by'], 'signature': ''},
+                      {'role': 'duty_reviewer', 'name': '', 'signature': ''}]),
+    ]
+    meta = [('watch', watch['name']), ('watch_id', watch['id']), ('started', local(start)),
+            ('finished', local(watch['stopped_at'])), ('started_by', watch['started_by']),
+            ('stopped_by', watch['stopped_by']), ('notes', watch['notes'])]
+    return Report('duty', 'title_duty', watch['name'], meta, sections)
