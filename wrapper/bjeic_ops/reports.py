@@ -69,10 +69,15 @@ def latest_run(store, playbook, before_id=None):
 
 
 def host_statuses(results):
-    """host -> (worst status, message of the worst result): unreachable > failed > ok."""
+    """host -> (worst status, message of the worst result): unreachable > failed > ok. Only hosts the run
+    worked on count: one that ran a bjeic.ops module or could not (the controller's summary play does not)."""
     rank = {'unreachable': 3, 'failed': 2, 'ok': 1, 'skipped': 0}
+    worked_on = set(r['host'] for r in results
+                    if (r['module'] or '').startswith('bjeic.ops.') or r['status'] in ('failed', 'unreachable'))
     worst = {}
     for result in results:
+        if result['host'] not in worked_on:
+            continue
         current = worst.get(result['host'])
         if current is None or rank.get(result['status'], 0) > rank.get(current[0], 0):
             worst[result['host']] = (result['status'], result['msg'])

@@ -229,7 +229,9 @@ import time
 from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_parsers as parsers
+from ansible_collections.bjeic.ops.plugins.module_utils.linux_network import read_text
 from ansible_collections.bjeic.ops.plugins.module_utils.findings import (
     ThresholdError, finding, grade, merge_thresholds, public_thresholds, unavailable)
 
@@ -281,14 +283,6 @@ def with_timeout(function, timeout, *args):
     if 'error' in box:
         return False, box['error']
     return True, box['result']
-
-
-def read_text(path, default=None):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return default
 
 
 def read_tail(path, limit, align=1):
@@ -790,59 +784,12 @@ def inspect_backups(insp):
 
 # ---------------------------------------------------------------- network policy
 
-def socket_owners():
-    """{socket inode: 'comm (pid)'} from /proc/*/fd, for naming the process behind a port."""
-    owners = {}
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        fd_dir = '/proc/%s/fd' % pid
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        comm = None
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target.startswith('socket:['):
-                if comm is None:
-                    comm = (read_text('/proc/%s/comm' % pid, '?') or '?').strip()
-                owners[int(target[8:-1])] = '%s (%s)' % (comm, pid)
-    return owners
-
-
 def inspect_network(insp):
     """Listening ports and firewall rules: the host's side of the network-policy ledger."""
-    sockets = []
-    for proto in ('tcp', 'tcp6', 'udp', 'udp6'):
-        text = read_text('/proc/net/%s' % proto)
-        if text:
-            sockets.extend(parsers.parse_proc_net(text, proto))
-    owners = socket_owners()
-    listening = sorted(({'proto': s['proto'], 'address': s['address'], 'port': s['port'],
-                         'process': owners.get(s['inode'], '?').rsplit(' (', 1)[0]} for s in sockets),
-                       key=lambda s: (s['proto'], s['port'], s['address']))
-    firewall = {}
-    for name, command in (('nftables', ('nft', 'list', 'ruleset')), ('iptables', ('iptables-save',)),
-                          ('ip6tables', ('ip6tables-save',))):
-        binary = insp.module.get_bin_path(command[0])
-        if not binary:
-            continue
-        rc, out, err = insp.run(binary, *command[1:])
-        if rc == 0:
-            firewall[name] = parsers.normalize_ruleset(out)
-        else:
-            insp.add(unavailable('network.unavailable', insp.hostname, '%s failed (rc=%d): %s' % (
-                ' '.join(command), rc, err.strip()[:300])))
-    firewall_cmd = insp.module.get_bin_path('firewall-cmd')
-    if firewall_cmd:
-        rc, out, _err = insp.run(firewall_cmd, '--state')
-        firewall['firewalld'] = out.strip() if rc == 0 else 'not running'
-    if not firewall:
-        insp.add(unavailable('network.unavailable', insp.hostname, 'no nft, iptables-save or firewall-cmd: firewall rules not recorded'))
+    listening = network.listening_sockets()
+    firewall, problems = network.firewall_rules(insp.module, insp.run)
+    for problem in problems:
+        insp.add(unavailable('network.unavailable', insp.hostname, problem))
     insp.network = {'hostname': insp.hostname, 'listening': listening, 'firewall': firewall}
 
 
