@@ -131,6 +131,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding,
 CHECKS = ('sec.listening_new', 'sec.account_new', 'sec.setuid_changed', 'sec.firewall_drift')
 WALK_LIMIT = 3000000          # entries looked at per run before the setuid search stops (and says so)
 WATCH_NAME = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
+SETUID_PATHS = ('/usr', '/opt', '/home', '/root', '/srv', '/tmp', '/var/tmp', '/etc')
 SHOWN = 5                     # rule lines quoted in a drift message
 
 
@@ -313,8 +314,7 @@ def main():
             watch=dict(type='str', default='default'),
             baseline=dict(type='str', default='keep', choices=['keep', 'reset']),
             state_dir=dict(type='path', default='/var/lib/bjeic-ops/watch'),
-            setuid_paths=dict(type='list', elements='path', default=['/usr', '/opt', '/home', '/root', '/srv', '/tmp',
-                                                                      '/var/tmp', '/etc']),
+            setuid_paths=dict(type='list', elements='path', default=list(SETUID_PATHS)),
             checks=dict(type='list', elements='str', default=[], choices=list(CHECKS)),
         ),
         supports_check_mode=True,
@@ -364,8 +364,8 @@ def main():
     module.exit_json(changed=False, findings=findings, watched=watched,
                      baseline={'watch': params['watch'], 'path': path, 'captured_at': base['captured_at'],
                                'captured_now': False},
-                     msg='%d change(s) since the baseline of watch %s (%s)' % (len(serious), params['watch'],
-                                                                              base['captured_at']))
+                     msg='%d change(s) since the baseline of watch %s (%s)'
+                         % (len(serious), params['watch'], base['captured_at']))
 
 
 if __name__ == '__main__':
