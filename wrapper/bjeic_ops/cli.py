@@ -198,8 +198,8 @@ class Cancel:
 
 def cmd_run(args, store):
     extravars = parse_extra_vars(args.extra_vars)
-    watch = _open_watch(store)
-    if watch and os.path.basename(args.playbook) == reports.DUTY_PLAYBOOK:
+    watch = _open_watch(store) if os.path.basename(args.playbook) == reports.DUTY_PLAYBOOK else None
+    if watch:
         extravars.setdefault('special_duty_watch', str(watch['id']))   # one security baseline per watch
     options = RunOptions(playbook=args.playbook, inventory=args.inventory, limit=args.limit, check=args.check,
                          diff=args.diff, extravars=extravars, operator=args.operator,
@@ -337,7 +337,7 @@ def _write_document(args, report):
 
 def cmd_incident(args, store):
     from . import incidents
-    at = parse_when(args.at).replace(tzinfo=timezone.utc) if getattr(args, 'at', None) else None
+    at = _at(args)
     if args.action == 'open':
         incidents.check_level(args.level)
         incident_id = store.open_incident(args.level, args.host, args.summary, args.operator, args.ticket, at)
@@ -365,6 +365,11 @@ def cmd_incident(args, store):
     return 0
 
 
+def _at(args):
+    """--at as an aware UTC time, or None for now."""
+    return parse_when(args.at).replace(tzinfo=timezone.utc) if getattr(args, 'at', None) else None
+
+
 def _local(value):
     return value.astimezone().strftime('%Y-%m-%d %H:%M')
 
@@ -374,7 +379,7 @@ def _open_watch(store):
 
 
 def cmd_duty(args, store):
-    at = parse_when(args.at).replace(tzinfo=timezone.utc) if getattr(args, 'at', None) else None
+    at = _at(args)
     if args.action == 'start':
         watch_id = store.start_watch(args.name, args.operator, args.notes, at)
         print('watch %d "%s" started. Run the hourly inspection with: bjeic-ops run %s -i INVENTORY'

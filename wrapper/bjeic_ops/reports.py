@@ -59,15 +59,6 @@ def tone_of_counts(counts):
     return 'bad' if counts.get('critical') else ('warn' if counts.get('warning') else None)
 
 
-def latest_run(store, playbook, before_id=None):
-    """The newest complete run of `playbook` (by file name), older than run `before_id` if given."""
-    for run in store.list_runs(limit=10000):
-        if run['state'] == COMPLETE and not run['check_mode'] and os.path.basename(run['playbook']) == playbook \
-                and (before_id is None or run['id'] < before_id):
-            return run
-    return None
-
-
 def host_statuses(results):
     """host -> (worst status, message of the worst result): unreachable > failed > ok. Only hosts the run
     worked on count: one that ran a bjeic.ops module or could not (the controller's summary play does not)."""
@@ -87,7 +78,7 @@ def host_statuses(results):
 # ---------------------------------------------------------------- daily
 
 def daily(store, run_id=None):
-    run = store.get_run(run_id) if run_id else latest_run(store, DAILY_PLAYBOOK)
+    run = store.get_run(run_id) if run_id else store.latest_run(DAILY_PLAYBOOK)
     if run is None:
         raise BjeicOpsError('no complete %s run in the store: run it with `bjeic-ops run %s -i INVENTORY`, '
                             'or name a run with --run' % (DAILY_PLAYBOOK, DAILY_PLAYBOOK))
@@ -106,7 +97,7 @@ def daily(store, run_id=None):
         host_rows.append(dict(host=host, status=statuses[host][0], **host_counts))
         host_tones.append('bad' if statuses[host][0] != 'ok' else tone_of_counts(host_counts))
     ordered = sorted(found, key=lambda f: (SEVERITIES.index(f['severity']), f['host'], f['check_id']))
-    previous = latest_run(store, os.path.basename(run['playbook']), before_id=run['id'])
+    previous = store.latest_run(os.path.basename(run['playbook']), before_id=run['id'])
     sections = [
         Section('sec_summary', ident='summary', kpis=[
             ('hosts_inspected', len(statuses), None),

@@ -379,6 +379,18 @@ class Store:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         return [r for r in rows if playbook is None or os.path.basename(r['playbook']) == playbook]
 
+    def latest_run(self, playbook, before_id=None):
+        """The newest complete, non-check run of `playbook` (by file name), older than run `before_id` if given."""
+        query = select(runs).where(runs.c.state == COMPLETE, runs.c.check_mode.is_(False),
+                                   runs.c.playbook.like('%' + playbook)).order_by(runs.c.id.desc())
+        if before_id is not None:
+            query = query.where(runs.c.id < before_id)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():   # LIKE is a pre-filter; the file name must match exactly
+                if os.path.basename(row['playbook']) == playbook:
+                    return dict(row)
+        return None
+
     def findings_between(self, since, until, host=None):
         """Findings of complete, non-check runs in [since, until), with the run's start time as `run_at`."""
         query = select(findings, runs.c.started_at.label('run_at'), runs.c.playbook).join(

@@ -115,7 +115,6 @@ watched:
 '''
 
 import grp
-import hashlib
 import json
 import os
 import re
@@ -127,6 +126,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
 from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils.host_backup import sha256_of
 
 CHECKS = ('sec.listening_new', 'sec.account_new', 'sec.setuid_changed', 'sec.firewall_drift')
 WALK_LIMIT = 3000000          # entries looked at per run before the setuid search stops (and says so)
@@ -158,14 +158,6 @@ def privileged_groups():
     return members
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def setuid_files(paths):
     """({path: {mode, uid, gid, sha256}}, truncated) for setuid/setgid regular files under `paths`."""
     found, seen = {}, 0
@@ -186,7 +178,7 @@ def setuid_files(paths):
                     continue
                 if stat.S_ISREG(info.st_mode) and info.st_mode & (stat.S_ISUID | stat.S_ISGID):
                     try:
-                        digest = sha256(path)
+                        digest = sha256_of(path)
                     except (IOError, OSError):
                         digest = None
                     found[path] = {'mode': '%04o' % stat.S_IMODE(info.st_mode), 'uid': info.st_uid,
