@@ -162,6 +162,39 @@ def build_parser():
         parser_.add_argument('--operator', default=default_operator())
         parser_.add_argument('--at', help='when, if not now (YYYY-MM-DDTHH:MM, local time)')
 
+    cld = sub.add_parser('cloud', help='cloud resource ledger (云资源台账): import, lifecycle, reconcile, right-sizing')
+    cld_sub = cld.add_subparsers(dest='action', required=True)
+    cld_imp = cld_sub.add_parser('import', help="record a cloud platform's export (CSV, XLSX, JSON) or an inventory")
+    source = cld_imp.add_mutually_exclusive_group(required=True)
+    source.add_argument('file', nargs='?', help='the export file (.csv, .xlsx, .json)')
+    source.add_argument('--inventory', help='any Ansible inventory, dynamic ones included (ansible-inventory --list)')
+    cld_imp.add_argument('--mapping', required=True, help='YAML file mapping the export to ledger attributes')
+    cld_imp.add_argument('--operator', default=default_operator())
+    for action, text in (('request', 'record a request for a new resource (申请)'),
+                         ('change', 'record a change to a resource (变更)'),
+                         ('reclaim', 'record that a resource was reclaimed (回收)')):
+        parser_ = cld_sub.add_parser(action, help=text)
+        parser_.add_argument('resource', help='TYPE:ID or TYPE:NAME, TYPE one of vm, disk, secgroup, backup')
+        parser_.add_argument('--ticket', required=True)
+        parser_.add_argument('--reason', required=True)
+        parser_.add_argument('--set', action='append', default=[], metavar='ATTR=VALUE',
+                             help='what was requested or changed, e.g. cpu_count=8 (repeatable)')
+        parser_.add_argument('--operator', default=default_operator())
+        parser_.add_argument('--at', help='when, if not now (YYYY-MM-DDTHH:MM, local time)')
+    cld_list = cld_sub.add_parser('list', help='every resource with its platform state, host report and lifecycle')
+    cld_hist = cld_sub.add_parser('history', help="a resource's records and observed changes (履历)")
+    cld_hist.add_argument('resource')
+    cld_rec = cld_sub.add_parser('reconcile', help='platform export against lifecycle records and host reports')
+    cld_opt = cld_sub.add_parser('optimize', help='right-sizing from inspection history (资源配置优化)')
+    cld_opt.add_argument('--days', type=int, default=30)
+    cld_opt.add_argument('--min-samples', type=int, default=7, help='fewer inspections than this: no recommendation')
+    cld_opt.add_argument('--idle-load', type=float, default=0.05, help='max per-CPU load of an idle host')
+    for parser_ in (cld_list, cld_rec):
+        parser_.add_argument('--stale-days', type=int, default=7,
+                             help='a host report older than this no longer counts (default 7)')
+    for parser_ in (cld_list, cld_hist, cld_rec, cld_opt):
+        _output_options(parser_)
+
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=int)
     rb.add_argument('-C', '--check', action='store_true')
@@ -399,6 +432,39 @@ def cmd_duty(args, store):
     return 0
 
 
+def cmd_cloud(args, store):
+    from . import cloud
+    if args.action == 'import':
+        mapping = cloud.load_mapping(args.mapping)
+        if args.inventory:
+            records, path = cloud.inventory_records(args.inventory), args.inventory
+        else:
+            records, path = cloud.read_records(args.file, mapping), os.path.abspath(args.file)
+        run_id, count = cloud.import_export(store, mapping, records, path, args.operator)
+        print('imported %d resource(s) from %s as run %d (source %s)' % (count, path, run_id, mapping.source))
+    elif args.action in cloud.ACTIONS:
+        details = parse_extra_vars(args.set) if args.set else None
+        key, event_id = cloud.record(store, args.action, args.resource, args.ticket, args.reason, details,
+                                     args.operator, _at(args))
+        print('recorded %s of %s (record %d, ticket %s)' % (args.action, key, event_id, args.ticket))
+    elif args.action == 'list':
+        rows = cloud.resource_rows(cloud.gather(store), args.stale_days)
+        show(cloud.localize(rows, args.lang), args.format, args.out, args.lang, sheet='sheet_cloud')
+    elif args.action == 'history':
+        key = cloud.resolve(args.resource, cloud.gather(store))
+        show(cloud.localize(cloud.history_rows(store, key, args.lang), args.lang), args.format, args.out, args.lang,
+             sheet='sheet_history')
+    elif args.action == 'reconcile':
+        rows = cloud.reconcile(store, args.stale_days, lang=args.lang)
+        show(cloud.localize(rows, args.lang), args.format, args.out, args.lang, sheet='sheet_reconcile')
+        return 10 if any(r['severity'] == 'critical' for r in rows) else 0
+    else:
+        policy = cloud.SizingPolicy(min_samples=args.min_samples, idle_load=args.idle_load)
+        rows = cloud.optimize(store, args.days, policy)
+        show(cloud.optimize_table(rows, args.days, args.lang), args.format, args.out, args.lang, sheet='sheet_optimize')
+    return 0
+
+
 def _need_out(args):
     if not args.out:
         raise BjeicOpsError('--format %s needs --out FILE' % args.format)
@@ -438,7 +504,7 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
             'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback, 'report': cmd_report,
-            'incident': cmd_incident, 'duty': cmd_duty}
+            'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud}
 
 
 def main(argv=None):

@@ -78,11 +78,26 @@ def _db_row(attrs):
     }
 
 
+def _cloud_row(attrs):
+    """云资源台账: one observation of a resource, from a platform export or from the host itself."""
+    memory = attrs.get('memory_gib')
+    if memory is None and attrs.get('memory_bytes'):
+        memory = _gib(attrs['memory_bytes'])
+    return {
+        'resource_type': attrs.get('type'), 'resource_id': attrs.get('id'), 'resource_name': attrs.get('name'),
+        'source': attrs.get('source'), 'platform_status': attrs.get('status'),
+        'cpu_count': attrs.get('cpu_count'), 'memory_gib': memory, 'size_gib': attrs.get('size_gib'),
+        'instance_type': attrs.get('flavor') or attrs.get('instance_type'),
+        'attached_to': attrs.get('attached_to'), 'zone': attrs.get('zone') or attrs.get('availability_zone'),
+        'addresses': ', '.join(attrs.get('addresses') or []), 'owner': attrs.get('owner'),
+    }
+
+
 def _generic_row(attrs):
     return {'attrs': dumps({k: v for k, v in attrs.items() if k != 'state'})}
 
 
-ROW_BUILDERS = {'os': _os_row, 'network': _network_row, 'backup': _backup_row, 'db': _db_row}
+ROW_BUILDERS = {'os': _os_row, 'network': _network_row, 'backup': _backup_row, 'db': _db_row, 'cloud': _cloud_row}
 
 
 def rows(items, kind):

@@ -3,16 +3,14 @@
 Each builder returns a `Report` (data only: label keys, rows, chart series); `render.py` turns it into
 self-contained HTML or XLSX in either language. Times are shown in the controller's local time zone.
 """
-import json
 import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import BjeicOpsError, ledger
 from .incidents import as_utc, clocks, sla_state
+from .inventory import inventory_list
 from .store import COMPLETE, now
 
 DAILY_PLAYBOOK = 'daily_inspection.yml'
@@ -245,11 +243,7 @@ def _day(value):
 
 def inventory_groups(inventory):
     """host -> [groups] from `ansible-inventory --list` (the inventory's own groups, not all/ungrouped)."""
-    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'), '-i', inventory, '--list']
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        raise BjeicOpsError('ansible-inventory could not read %s: %s' % (inventory, (done.stderr or '').strip()[-500:]))
-    data = json.loads(done.stdout)
+    data = inventory_list(inventory)
     groups = defaultdict(list)
 
     def walk(group, seen):

@@ -17,8 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
+IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
 
 metadata = MetaData()
 
@@ -160,11 +161,25 @@ duty_watches = Table(
     Column('notes', Text),
 )
 
+# Cloud resource lifecycle (云资源申请、变更、回收记录): one row per recorded action on a resource key (vm:ID).
+cloud_events = Table(
+    'cloud_events', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('resource', String(500), nullable=False, index=True),
+    Column('action', String(20), nullable=False),       # request, change, reclaim
+    Column('ticket', String(200), nullable=False),
+    Column('reason', Text, nullable=False),
+    Column('details', JSON),                            # {attribute: requested value}
+    Column('operator', String(200)),
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
 # Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
 MIGRATIONS = {
     2: lambda conn: metadata.create_all(conn, tables=[drills]),
     3: lambda conn: metadata.create_all(conn, tables=[incidents, incident_events, duty_watches]),
+    4: lambda conn: metadata.create_all(conn, tables=[cloud_events]),
 }
 
 
@@ -325,7 +340,8 @@ class Store:
 
     def latest_complete_run(self):
         with self.engine.connect() as conn:
-            return conn.execute(select(func.max(runs.c.id)).where(runs.c.state == COMPLETE)).scalar()
+            return conn.execute(select(func.max(runs.c.id)).where(
+                runs.c.state == COMPLETE, runs.c.playbook.notlike(IMPORT_PREFIX + '%'))).scalar()   # imports have no findings
 
     # ------------------------------------------------------------ ledger
     def ledger(self, kind, run_id=None, before=None):
@@ -479,6 +495,55 @@ class Store:
         if row is None:
             raise StoreError('no watch %s in the store; `bjeic-ops duty list` lists them' % watch_id)
         return dict(row)
+
+    # ------------------------------------------------------------ cloud resources
+    def import_ledger(self, source, path, items, operator=None):
+        """Record a platform export as one complete run of `cloud-import:SOURCE` holding `items` (ledger rows
+        {host, kind, key, attrs}). The items go in one transaction with the run's completion, so a failed import
+        leaves an incomplete run that never becomes the ledger."""
+        run_id = self.begin_run(IMPORT_PREFIX + source, inventory=path, operator=operator)
+        try:
+            at = now()
+            with self.engine.begin() as conn:
+                if items:
+                    conn.execute(insert(ledger_items), [dict(item, run_id=run_id, seen_at=at) for item in items])
+                conn.execute(update(runs).where(runs.c.id == run_id).values(
+                    state=COMPLETE, status='successful', rc=0, finished_at=now()))
+        except BaseException:
+            self.finish_run(run_id, INCOMPLETE, status='failed')
+            raise
+        return run_id
+
+    def latest_imports(self):
+        """{source: run} for the newest complete import of each platform source."""
+        query = select(runs).where(runs.c.state == COMPLETE, runs.c.playbook.like(IMPORT_PREFIX + '%')).order_by(runs.c.id)
+        with self.engine.connect() as conn:
+            return dict((row['playbook'][len(IMPORT_PREFIX):], dict(row)) for row in conn.execute(query).mappings())
+
+    def ledger_of_run(self, kind, run_id):
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(ledger_items).where(
+                ledger_items.c.kind == kind, ledger_items.c.run_id == run_id).order_by(ledger_items.c.key)).mappings()]
+
+    def record_cloud_event(self, resource, action, ticket, reason, details=None, operator=None, at=None):
+        with self.engine.begin() as conn:
+            return conn.execute(insert(cloud_events).values(
+                resource=resource, action=action, ticket=ticket, reason=reason, details=details or {},
+                operator=operator, at=at or now())).inserted_primary_key[0]
+
+    def cloud_events(self, resource=None):
+        query = select(cloud_events).order_by(cloud_events.c.at, cloud_events.c.id)
+        if resource is not None:
+            query = query.where(cloud_events.c.resource == resource)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def history(self, kind, key):
+        """Every observation of one ledger key by complete runs, oldest first, with the run's playbook."""
+        query = select(ledger_items, runs.c.playbook).join(runs, runs.c.id == ledger_items.c.run_id).where(
+            runs.c.state == COMPLETE, ledger_items.c.kind == kind, ledger_items.c.key == key).order_by(ledger_items.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def get_change(self, change_id):
         with self.engine.connect() as conn:

@@ -116,6 +116,18 @@ options:
       - How many of the newest error lines to return as samples with the C(log.errors) finding.
     type: int
     default: 10
+  cloud_identity:
+    description:
+      - Report the host as a cloud resource (云主机) - a ledger item of kind C(cloud) keyed
+        C(self:vm:<instance id>) with its platform, region, zone, instance type, CPUs, memory, disks
+        (with the serial that carries the cloud volume id) and addresses.
+      - The instance id comes from cloud-init's C(/run/cloud-init/instance-data.json) (never the
+        sensitive copy), else C(/var/lib/cloud/data/instance-id), else the DMI system UUID when the
+        DMI vendor is a cloud platform.
+      - A host with none of these gets an C(info) finding C(cloud.unavailable). Set V(false) on
+        physical servers.
+    type: bool
+    default: true
   core_dump_paths:
     description:
       - Directories searched for core dumps and crash files. C(/tmp) and C(/var/tmp) are searched two
@@ -168,6 +180,9 @@ ledger:
       C(network) keyed C(netpolicy:<hostname>) with the listening ports (C(listening), each
       C({proto, address, port, process})) and the firewall rules (C(firewall), rule lines per backend
       C(nftables), C(iptables), C(ip6tables) without packet counters, and the C(firewalld) state).
+    - On a cloud host (see O(cloud_identity)) one item of kind C(cloud) keyed C(self:vm:<instance id>):
+      C({type, id, name, platform, cloud_name, region, availability_zone, instance_type, source,
+      cpu_count, memory_bytes, disks, addresses}) as far as the host knows them.
     - Values that change from run to run (usage, load, uptime, sessions) sit under C(attrs.state),
       which drift reports leave out.
   returned: always
@@ -229,6 +244,7 @@ import time
 from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.bjeic.ops.plugins.module_utils import cloud_identity
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_parsers as parsers
 from ansible_collections.bjeic.ops.plugins.module_utils.linux_network import read_text
@@ -317,6 +333,7 @@ class Inspection(object):
         self.state = {}  # values that change run to run: ledger attrs.state, left out of drift
         self.systemd = os.path.isdir('/run/systemd/system')
         self.network = None
+        self.cloud = None
 
     def on(self, *checks):
         return any(check in self.enabled for check in checks)
@@ -378,6 +395,7 @@ def block_devices():
             'size_bytes': int(sectors) * 512 if sectors.isdigit() else None,
             'rotational': read_text(os.path.join(base, 'queue/rotational'), '').strip() == '1',
             'model': (read_text(os.path.join(base, 'device/model'), '') or '').strip() or None,
+            'serial': cloud_identity.disk_serial('/sys/block', name),
         })
     return disks
 
@@ -831,6 +849,31 @@ def inspect_time(insp):
                          value=False))
 
 
+# ---------------------------------------------------------------- cloud resource
+
+def inspect_cloud(insp):
+    """The host as a cloud resource (云主机): its instance id, placement, size and attached disks."""
+    if not insp.module.params['cloud_identity']:
+        return
+    identity, problems = cloud_identity.read_identity()
+    if identity is None:
+        insp.add(unavailable('cloud.unavailable', insp.hostname,
+                             'no cloud instance identity: %s; set cloud_identity=false on physical servers'
+                             % '; '.join(problems)))
+        return
+    attrs = dict((k, v) for k, v in identity.items() if k != 'instance_id')
+    attrs.update({'type': 'vm', 'id': identity['instance_id'], 'name': insp.hostname})
+    attrs.update({
+        'cpu_count': (insp.attrs.get('cpu') or {}).get('count'),
+        'memory_bytes': insp.attrs.get('memory_bytes'),
+        'disks': [{'name': d['name'], 'serial': d['serial'], 'size_bytes': d['size_bytes']}
+                  for d in insp.attrs.get('disks') or []],
+        'addresses': sorted(a['address'] for a in insp.attrs.get('addresses') or []
+                            if a.get('family') in ('inet', 'inet6') and not a['address'].startswith(('127.', '::1', 'fe80'))),
+    })
+    insp.cloud = attrs
+
+
 # ---------------------------------------------------------------- main
 
 GATHERERS = (
@@ -846,6 +889,7 @@ GATHERERS = (
     (('backup.stale', 'backup.missing'), inspect_backups, False),
     (('ntp.unsynced',), inspect_time, True),
     ((), inspect_network, True),
+    ((), inspect_cloud, True),
 )
 
 
@@ -869,6 +913,9 @@ def ledger_items(insp):
     items = [{'kind': 'os', 'key': 'host:%s' % insp.hostname, 'attrs': attrs}]
     if insp.network is not None:
         items.append({'kind': 'network', 'key': 'netpolicy:%s' % insp.hostname, 'attrs': insp.network})
+    if insp.cloud is not None:
+        # `self:` marks the host's own report; the platform's export of the same instance is `vm:ID`.
+        items.append({'kind': 'cloud', 'key': 'self:vm:%s' % insp.cloud['id'], 'attrs': insp.cloud})
     return items
 
 
@@ -885,6 +932,7 @@ def main():
             checks=dict(type='list', elements='str', default=[], choices=list(CHECK_IDS)),
             skip_checks=dict(type='list', elements='str', default=[], choices=list(CHECK_IDS)),
             log_sample_lines=dict(type='int', default=10),
+            cloud_identity=dict(type='bool', default=True),
             core_dump_paths=dict(type='list', elements='path',
                                  default=['/tmp', '/var/tmp', '/', '/var/crash', '/var/lib/systemd/coredump']),
         ),
