@@ -394,6 +394,8 @@ def test_cli_json_output_roundtrip(tmp_path, capsys):
     capsys.readouterr()
     assert main(['--store', store_url, 'cloud', 'reconcile', '--format', 'json', '--lang', 'en']) == 10
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]['key'] == OLD_REPORT and rows[0]['problem'] == 'reclaimed, still in the platform'
+    assert rows[0]['key'] == OLD_REPORT and rows[0]['problem'] == 'reclaimed_present'
+    assert main(['--store', store_url, 'cloud', 'reconcile', '--format', 'csv', '--out', str(tmp_path / 'r.csv')]) == 10
+    assert '已回收但平台仍存在' in (tmp_path / 'r.csv').read_text(encoding='utf-8-sig')
     assert main(['--store', store_url, 'cloud', 'change', 'vm:nope', '--ticket', 'C', '--reason', 'r']) == 1
     assert 'vm:nope is unknown' in capsys.readouterr().err

@@ -449,20 +449,25 @@ def cmd_cloud(args, store):
         print('recorded %s of %s (record %d, ticket %s)' % (args.action, key, event_id, args.ticket))
     elif args.action == 'list':
         rows = cloud.resource_rows(cloud.gather(store), args.stale_days)
-        show(cloud.localize(rows, args.lang), args.format, args.out, args.lang, sheet='sheet_cloud')
+        show(_words(cloud, rows, args), args.format, args.out, args.lang, sheet='sheet_cloud')
     elif args.action == 'history':
         key = cloud.resolve(args.resource, cloud.gather(store))
-        show(cloud.localize(cloud.history_rows(store, key, args.lang), args.lang), args.format, args.out, args.lang,
+        show(_words(cloud, cloud.history_rows(store, key, args.lang), args), args.format, args.out, args.lang,
              sheet='sheet_history')
     elif args.action == 'reconcile':
         rows = cloud.reconcile(store, args.stale_days, lang=args.lang)
-        show(cloud.localize(rows, args.lang), args.format, args.out, args.lang, sheet='sheet_reconcile')
+        show(_words(cloud, rows, args), args.format, args.out, args.lang, sheet='sheet_reconcile')
         return 10 if any(r['severity'] == 'critical' for r in rows) else 0
     else:
         policy = cloud.SizingPolicy(min_samples=args.min_samples, idle_load=args.idle_load)
         rows = cloud.optimize(store, args.days, policy)
         show(cloud.optimize_table(rows, args.days, args.lang), args.format, args.out, args.lang, sheet='sheet_optimize')
     return 0
+
+
+def _words(cloud, rows, args):
+    """Our codes (in_use, reclaim ...) in the document's language; JSON keeps the codes for machines."""
+    return rows if args.format == 'json' else cloud.localize(rows, args.lang)
 
 
 def _need_out(args):

@@ -18,7 +18,7 @@ from datetime import timedelta
 from . import BjeicOpsError
 from .incidents import as_utc as as_aware
 from .inventory import inventory_list
-from .store import IMPORT_PREFIX, now
+from .store import now
 
 TYPES = ('vm', 'disk', 'secgroup', 'backup')
 ACTIONS = ('request', 'change', 'reclaim')
@@ -496,26 +496,25 @@ def recommend(entry, policy):
         return ['insufficient_data'], {}, figures
     actions, suggestion = [], {}
     cpus, memory = entry['cpu_count'], entry.get('memory_bytes')
+
+    def resize(what, attr, p95_value, high, low, current, needed):
+        if p95_value >= high and needed > current:
+            actions.append('upsize_' + what)
+        elif p95_value <= low and needed < current:
+            actions.append('downsize_' + what)
+        else:
+            return
+        suggestion[attr] = (current, needed)
+
     if cpu:
-        needed = _next_size(figures['cpu_p95'] * cpus / policy.target_cpu, CPU_SIZES)
         if figures['cpu_max'] <= policy.idle_load:
             actions.append('idle')
-        if figures['cpu_p95'] >= policy.cpu_high and needed > cpus:
-            actions.append('upsize_cpu')
-            suggestion['cpu_count'] = (cpus, needed)
-        elif figures['cpu_p95'] <= policy.cpu_low and needed < cpus:
-            actions.append('downsize_cpu')
-            suggestion['cpu_count'] = (cpus, needed)
+        resize('cpu', 'cpu_count', figures['cpu_p95'], policy.cpu_high, policy.cpu_low, cpus,
+               _next_size(figures['cpu_p95'] * cpus / policy.target_cpu, CPU_SIZES))
     if mem and memory:
         used = p95([s['mem_used'] for s in samples if s['mem_used'] is not None])
-        current = round(memory / 1024 ** 3)
-        needed = _next_size(used / 1024 ** 3 / (policy.target_mem / 100.0), MEMORY_SIZES_GIB)
-        if figures['mem_p95'] >= policy.mem_high and needed > current:
-            actions.append('upsize_memory')
-            suggestion['memory_gib'] = (current, needed)
-        elif figures['mem_p95'] <= policy.mem_low and needed < current:
-            actions.append('downsize_memory')
-            suggestion['memory_gib'] = (current, needed)
+        resize('memory', 'memory_gib', figures['mem_p95'], policy.mem_high, policy.mem_low, round(memory / 1024 ** 3),
+               _next_size(used / 1024 ** 3 / (policy.target_mem / 100.0), MEMORY_SIZES_GIB))
     if figures['disk_max'] is not None and figures['disk_max'] >= policy.disk_high:
         actions.append('expand_disk')
     return actions or ['keep'], suggestion, figures

@@ -180,9 +180,10 @@ ledger:
       C(network) keyed C(netpolicy:<hostname>) with the listening ports (C(listening), each
       C({proto, address, port, process})) and the firewall rules (C(firewall), rule lines per backend
       C(nftables), C(iptables), C(ip6tables) without packet counters, and the C(firewalld) state).
-    - On a cloud host (see O(cloud_identity)) one item of kind C(cloud) keyed C(self:vm:<instance id>):
-      C({type, id, name, platform, cloud_name, region, availability_zone, instance_type, source,
-      cpu_count, memory_bytes, disks, addresses}) as far as the host knows them.
+    - On a cloud host (see O(cloud_identity)) one item of kind C(cloud) keyed C(self:vm:<instance id>)
+      with C(type), C(id), C(name), C(platform), C(cloud_name), C(region), C(availability_zone),
+      C(instance_type), C(source), C(cpu_count), C(memory_bytes), C(disks) and C(addresses), as far
+      as the host knows them.
     - Values that change from run to run (usage, load, uptime, sessions) sit under C(attrs.state),
       which drift reports leave out.
   returned: always
