@@ -1,7 +1,7 @@
 """The cloud resource ledger (云资源台账): platform exports, lifecycle records, reconciliation and right-sizing.
 
 Two sources feed ledger items of kind `cloud`:
-- hosts report themselves (`bjeic.ops.linux_inspect`, key `self:vm:ID`);
+- hosts report themselves (`bjeic.ops.linux_inspect`, `bjeic.ops.win_inspect`, key `self:vm:ID`);
 - a cloud platform's export (CSV, XLSX, JSON) or any Ansible inventory (`ansible-inventory --list`),
   read through a mapping file and stored as one complete run `cloud-import:SOURCE` (keys `TYPE:ID`).
 The newest import of each source is that platform's current export. Requests, changes and reclaims are
@@ -463,6 +463,8 @@ def host_series(observations):
         attrs, state = item['attrs'], item['attrs'].get('state') or {}
         cpus = (attrs.get('cpu') or {}).get('count') or 1
         load = (state.get('load') or {}).get('5m')
+        if load is None and state.get('cpu_pct') is not None:
+            load = state['cpu_pct'] / 100.0 * cpus   # Windows has no load average: CPU busy, as load per CPU
         total, available = attrs.get('memory_bytes'), state.get('memory_available_bytes')
         readonly = set(f['mountpoint'] for f in attrs.get('filesystems') or [] if f.get('readonly'))
         usage = [f for f in state.get('filesystems') or [] if f.get('used_pct') is not None

@@ -281,7 +281,7 @@ def hardening_by_group(items, groups):
 
 
 def patch_status(items, changes):
-    patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith('linux_patch'))
+    patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith(('linux_patch', 'win_patch')))
     rows = []
     for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith('patch@')).items()):
         attrs, state = item['attrs'], item['attrs'].get('state') or {}

@@ -11,6 +11,9 @@ from .paths import artifact_root
 from .run import RunOptions, execute
 
 
+WINDOWS_PREFIX = 'bjeic.ops.win_'
+
+
 class RollbackNotWired(BjeicOpsError):
     pass
 
@@ -22,13 +25,17 @@ def rollback_playbook(change):
         raise RollbackNotWired('change %d (%s on %s, module %s) has no rollback wired: its module returned %s'
                                % (change['id'], change['object'], change['host'], change['module'] or '?',
                                   json.dumps(handle) if handle else 'no rollback handle'))
+    task = {'name': 'Roll back change %d (%s %s)' % (change['id'], change['action'] or '', change['object'] or ''),
+            how['module']: how.get('args') or {}}
+    if how['module'].startswith(WINDOWS_PREFIX):
+        # As the roles run Windows modules: SYSTEM through runas (sudo means nothing over WinRM).
+        task.update(become_method='ansible.builtin.runas', become_user='SYSTEM')
     return [{
         'name': 'Roll back change %d' % change['id'],
         'hosts': change['host'],
         'gather_facts': False,
         'become': True,
-        'tasks': [{'name': 'Roll back change %d (%s %s)' % (change['id'], change['action'] or '', change['object'] or ''),
-                   how['module']: how.get('args') or {}}],
+        'tasks': [task],
     }]
 
 

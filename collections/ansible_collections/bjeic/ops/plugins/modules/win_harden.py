@@ -144,9 +144,9 @@ controls:
         protect the management channel) or C(error).
       type: str
       sample: fixed
-    before: {description: What was found, per setting., type: raw, sample: {LmCompatibilityLevel: 3, NoLMHash: 1}}
+    before: {description: What was found for each setting., type: raw, sample: {LmCompatibilityLevel: 3, NoLMHash: 1}}
     after: {description: What is there after enforce (null in audit and check mode)., type: raw, sample: {LmCompatibilityLevel: 5, NoLMHash: 1}}
-    message: {description: Why it failed, what was done, or why it was skipped., type: str, sample: set LmCompatibilityLevel = 5}
+    message: {description: 'Why it failed, what was done, or why it was skipped.', type: str, sample: set LmCompatibilityLevel = 5}
   sample: [{id: ntlm.v2_only, clause: 8.1.4.1c, status: fixed}]
 summary:
   description: Number of controls per status, and the compliance percentage (passing of applicable).

@@ -40,7 +40,7 @@ $categoryIds = @{
     UpdateRollups = '28bc880e-0592-4cbf-8f95-c79b17911d5f'; Updates = 'cd5ffd1e-e932-4e3a-bf74-18bf0b1bbd83'
     DefinitionUpdates = 'e0789628-ce08-4437-be74-2495b842f43b'; FeaturePacks = 'b54e7d24-7add-428f-8b75-90a396fa584f'
     ServicePacks = '68c5b0a3-d1a6-4553-ae49-01d3a7827828'; Tools = 'b4832bd8-e735-4761-8daf-37f882276dab'
-    Drivers = 'ebfc1fc5-71a4-4f7b-9aca-3b9a503104a0'; Connectors = '434de588-ed14-48f5-8eed-a15e09a991f6'
+    Connectors = '434de588-ed14-48f5-8eed-a15e09a991f6'
     DeveloperKits = 'e140075d-8433-45c3-ad87-e72345b36078'; Guidance = '9511d615-35b2-47bb-927f-f73d8e9260bb'
     Application = '5c9376ab-8ce6-464a-b136-22113dd69801'
 }
@@ -189,7 +189,9 @@ function Get-AvailableUpdate {
 function Invoke-Plan {
     $installed = Get-InstalledSet
     $findings = @()
-    foreach ($transaction in @(Get-Transaction | Where-Object { $_.state -eq 'applying' })) {
+    $transactions = @(Get-Transaction)
+    $unfinished = @($transactions | Where-Object { $_.state -eq 'applying' })
+    foreach ($transaction in $unfinished) {
         $findings += New-BjeicOpsFinding -Check 'patch.unfinished_transaction' -Severity critical -Subject $transaction.id `
             -Message "patch transaction $($transaction.id) began at $($transaction.started) and never finished: roll it back (state=rolled_back, transaction_id=$($transaction.id)) before patching again"
     }
@@ -221,6 +223,16 @@ function Invoke-Plan {
         $findings += New-BjeicOpsFinding -Check 'patch.reboot_required' -Severity warning -Subject $hostname -Value $true `
             -Message 'a restart is pending: updates installed earlier are not in effect until the host restarts'
     }
+    $last = $null
+    if ($transactions.Count) {
+        $last = $transactions[-1].id
+    }
+    # The same ledger item as linux_patch: the monthly report's patch status reads it.
+    $module.Result.ledger = @(@{ kind = 'os'; key = "patch@$hostname"; attrs = @{ hostname = $hostname; backend = 'windows';
+                last_transaction = $last; hotfixes = $installed.hotfixes
+                state = @{ pending = $available.Count; pending_security = $security.Count; unfinished_transactions = $unfinished.Count }
+            }
+        })
     $module.Result.installed = $installed
     $module.Result.available = $available
     $module.Result.reboot_required = $pending

@@ -156,7 +156,11 @@ changes:
   returned: always
   type: list
   elements: dict
-  sample: [{object: 'KB5035857 Package_for_RollupFix~31bf3856ad364e35~amd64~~20348.2340.1.5', action: install, before: null, after: 'Package_for_RollupFix~...'}]
+  sample:
+    - object: KB5035857 Package_for_RollupFix~31bf3856ad364e35~amd64~~20348.2340.1.5
+      action: install
+      before: null
+      after: Package_for_RollupFix~31bf3856ad364e35~amd64~~20348.2340.1.5
 findings:
   description: For C(planned), the findings described above.
   returned: always
@@ -168,6 +172,14 @@ reboot_required:
   returned: always
   type: bool
   sample: true
+ledger:
+  description:
+    - For C(planned), one item of kind os keyed C(patch@HOST) with the pending update counts, the installed
+      KBs and the last transaction (the monthly report's patch status).
+  returned: when state is planned
+  type: list
+  elements: dict
+  sample: [{kind: os, key: patch@WIN-APP01, attrs: {backend: windows, last_transaction: 20261201T020000Z-7d1e9a, state: {pending: 3}}}]
 rollback:
   description: The handle that undoes this transaction (after a finish that added packages), C({id, how}).
   returned: always
