@@ -15,12 +15,17 @@ ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
 def test_collection_builds_with_modules_and_roles(tmp_path):
     subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(tmp_path), COLLECTION],
                    check=True, capture_output=True, env=ENV)
-    tarball = tmp_path / 'bjeic-ops-0.1.0.tar.gz'
+    import yaml
+    version = yaml.safe_load(open(os.path.join(COLLECTION, 'galaxy.yml')))['version']
+    tarball = tmp_path / ('bjeic-ops-%s.tar.gz' % version)
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert 'plugins/modules/linux_inspect.py' in names
     assert 'plugins/module_utils/linux_parsers.py' in names
     assert 'roles/inspect/meta/argument_specs.yml' in names
+    for module in ('win_inspect', 'win_harden', 'win_patch'):   # the code and its documentation stub
+        assert 'plugins/modules/%s.ps1' % module in names and 'plugins/modules/%s.py' % module in names
+    assert 'plugins/module_utils/BjeicOps.psm1' in names and 'roles/patch/tasks/windows.yml' in names
     assert not any(name.startswith('tests/output') for name in names)
 
 

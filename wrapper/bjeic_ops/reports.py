@@ -283,7 +283,8 @@ def hardening_by_group(items, groups):
 def patch_status(items, changes):
     patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith(('linux_patch', 'win_patch')))
     rows = []
-    for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith('patch@')).items()):
+    # patch:HOST; stores written before 0.2 hold patch@HOST
+    for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith(('patch:', 'patch@'))).items()):
         attrs, state = item['attrs'], item['attrs'].get('state') or {}
         rows.append({'host': item['host'], 'backend': attrs.get('backend'), 'pending': state.get('pending'),
                      'pending_security': state.get('pending_security'), 'unfinished': state.get('unfinished_transactions'),

@@ -222,7 +222,7 @@ findings:
   type: list
   elements: dict
 ledger:
-  description: One item of kind os, key C(patch@HOST), with the pending update counts and the last transaction.
+  description: One item of kind os, key C(patch:HOST), with the pending update counts and the last transaction.
   returned: always
   type: list
   elements: dict
@@ -337,7 +337,7 @@ class Patcher(object):
         if self.backend.reboot_flagged():
             result['findings'].append(finding('patch.reboot_required', 'warning', self.host,
                                               '%s waits for a reboot to finish earlier updates' % self.host, value=True))
-        result['ledger'] = [{'kind': 'os', 'key': 'patch@%s' % self.host, 'attrs': {
+        result['ledger'] = [{'kind': 'os', 'key': 'patch:%s' % self.host, 'attrs': {
             'hostname': self.host, 'backend': self.backend.name,
             'last_transaction': (self.store.ids() or [None])[-1],
             'state': {'pending': len(available), 'pending_security': len(security),

@@ -228,7 +228,7 @@ function Invoke-Plan {
         $last = $transactions[-1].id
     }
     # The same ledger item as linux_patch: the monthly report's patch status reads it.
-    $module.Result.ledger = @(@{ kind = 'os'; key = "patch@$hostname"; attrs = @{ hostname = $hostname; backend = 'windows';
+    $module.Result.ledger = @(@{ kind = 'os'; key = "patch:$hostname"; attrs = @{ hostname = $hostname; backend = 'windows';
                 last_transaction = $last; hotfixes = $installed.hotfixes
                 state = @{ pending = $available.Count; pending_security = $security.Count; unfinished_transactions = $unfinished.Count }
             }

@@ -174,12 +174,12 @@ reboot_required:
   sample: true
 ledger:
   description:
-    - For C(planned), one item of kind os keyed C(patch@HOST) with the pending update counts, the installed
+    - For C(planned), one item of kind os keyed C(patch:HOST) with the pending update counts, the installed
       KBs and the last transaction (the monthly report's patch status).
   returned: when state is planned
   type: list
   elements: dict
-  sample: [{kind: os, key: patch@WIN-APP01, attrs: {backend: windows, last_transaction: 20261201T020000Z-7d1e9a, state: {pending: 3}}}]
+  sample: [{kind: os, key: "patch:WIN-APP01", attrs: {backend: windows, last_transaction: 20261201T020000Z-7d1e9a, state: {pending: 3}}}]
 rollback:
   description: The handle that undoes this transaction (after a finish that added packages), C({id, how}).
   returned: always
