@@ -320,12 +320,13 @@ function Format-Want {
 
 # ---------------------------------------------------------------- the backup
 
-$backup = $null
+# One holder the functions share, whatever scope the module wrapper gives this script.
+$run = @{ backup = $null }
 
 function Open-Backup {
     <# The backup directory and its manifest, made before the first change; Policy and Audit are copied in whole. #>
     param([hashtable]$Policy, [hashtable]$Audit)
-    if ($script:backup) {
+    if ($run.backup) {
         return
     }
     $id = New-BjeicOpsRecordId
@@ -333,7 +334,7 @@ function Open-Backup {
     New-Item -Path $directory -ItemType Directory | Out-Null
     Copy-Item -LiteralPath $Policy.file -Destination (Join-Path -Path $directory -ChildPath 'secedit-before.inf')
     Copy-Item -LiteralPath $Audit.file -Destination (Join-Path -Path $directory -ChildPath 'auditpol-before.csv')
-    $script:backup = [ordered]@{
+    $run.backup = [ordered]@{
         id = $id; host = $hostname; baseline = $module.Params.baseline; state = 'open'
         created = [DateTime]::UtcNow.ToString('o', $invariant); closed = $null
         entries = New-Object -TypeName System.Collections.ArrayList
@@ -342,14 +343,14 @@ function Open-Backup {
 }
 
 function Save-Backup {
-    Write-BjeicOpsJson -Path (Join-Path -Path (Join-Path -Path $backupRoot -ChildPath $script:backup.id) -ChildPath 'manifest.json') `
-        -InputObject $script:backup
+    Write-BjeicOpsJson -Path (Join-Path -Path (Join-Path -Path $backupRoot -ChildPath $run.backup.id) -ChildPath 'manifest.json') `
+        -InputObject $run.backup
 }
 
 function Add-BackupEntry {
     <# Record what is about to be replaced, and write the manifest, before the change is made. #>
     param([System.Collections.IDictionary]$Entry)
-    [void]$script:backup.entries.Add($Entry)
+    [void]$run.backup.entries.Add($Entry)
     Save-Backup
 }
 
@@ -681,9 +682,9 @@ try {
 }
 finally {
     # Closed however enforce ends: a run that died half-way still leaves a backup covering what it changed.
-    if ($backup) {
-        $backup.state = 'complete'
-        $backup.closed = [DateTime]::UtcNow.ToString('o', $invariant)
+    if ($run.backup) {
+        $run.backup.state = 'complete'
+        $run.backup.closed = [DateTime]::UtcNow.ToString('o', $invariant)
         Save-Backup
     }
 }
@@ -715,8 +716,8 @@ foreach ($result in $results) {
     $statuses[$result.id] = $status
 }
 $backupId = $null
-if ($backup -and $changes.Count) {
-    $backupId = $backup.id
+if ($run.backup -and $changes.Count) {
+    $backupId = $run.backup.id
     $module.Result.rollback = @{ id = $backupId; how = @{ module = 'bjeic.ops.win_harden'; args = @{ mode = 'rollback'; backup_id = $backupId } } }
 }
 $module.Result.changed = $module.Result.changed -or $changes.Count -gt 0

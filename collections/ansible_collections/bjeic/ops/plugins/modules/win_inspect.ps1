@@ -79,8 +79,8 @@ $since = $now.AddHours(-$module.Params.window_hours)
 $findings = New-Object -TypeName System.Collections.Generic.List[object]
 $attrs = [ordered]@{}
 $state = [ordered]@{}
-$network = $null
-$cloud = $null
+# Shared by the gatherers, whatever scope the module wrapper gives this script.
+$insp = @{ os = $null; network = $null; cloud = $null }
 
 function ConvertTo-IsoTime {
     param([object]$Value)
@@ -169,7 +169,7 @@ function Get-Identity {
             })
     $state.inspected_at = ConvertTo-IsoTime $now
     $state.uptime_seconds = [int64]($now - ([DateTime]$os.LastBootUpTime).ToUniversalTime()).TotalSeconds
-    $script:os = $os
+    $insp.os = $os
 }
 
 # ---------------------------------------------------------------- volumes, memory, page file, CPU
@@ -198,8 +198,8 @@ function Get-VolumeUsage {
 }
 
 function Get-MemoryAndCpu {
-    $total = [int64]$script:os.TotalVisibleMemorySize * 1024
-    $available = [int64]$script:os.FreePhysicalMemory * 1024
+    $total = [int64]$insp.os.TotalVisibleMemorySize * 1024
+    $available = [int64]$insp.os.FreePhysicalMemory * 1024
     $state.memory_available_bytes = $available
     if ($total -gt 0) {
         Add-Graded -Check 'mem.usage' -Subject $hostname -Value ([Math]::Round(100.0 * ($total - $available) / $total, 1)) `
@@ -273,7 +273,7 @@ function Get-ServiceState {
 
 function Get-Logon {
     try {
-        $failedEvents = Get-EventsOrNone -Filter @{ LogName = 'Security'; Id = 4625; StartTime = $since.ToLocalTime() } -MaxEvents 20000
+        $failedEvents = @(Get-EventsOrNone -Filter @{ LogName = 'Security'; Id = 4625; StartTime = $since.ToLocalTime() } -MaxEvents 20000)
     }
     catch {
         Add-Finding (New-BjeicOpsUnavailable -Check 'login.unavailable' -Subject $hostname `
@@ -318,8 +318,9 @@ function Get-Logon {
 }
 
 function Get-EventLogError {
-    $records = Get-EventsOrNone -Filter @{ LogName = @('System', 'Application'); Level = @(1, 2); StartTime = $since.ToLocalTime() } `
-        -MaxEvents 5000
+    # @(): a function returning an empty or one-element array hands back $null or the element itself.
+    $records = @(Get-EventsOrNone -Filter @{ LogName = @('System', 'Application'); Level = @(1, 2); StartTime = $since.ToLocalTime() } `
+            -MaxEvents 5000)
     $attrs.log_source = 'event log System, Application (level critical, error)'
     $state.log_error_count = $records.Count
     $samples = @($records | Select-Object -First $module.Params.log_sample_lines | ForEach-Object {
@@ -498,7 +499,7 @@ function Get-NetworkPolicy {
         }
         $rules += '{0} {1} {2} {3} port {4} ({5})' -f $rule.Direction, $rule.Action, $rule.Profile, $protocol, $localPort, $rule.DisplayName
     }
-    $script:network = [ordered]@{ hostname = $hostname; listening = $listening;
+    $insp.network = [ordered]@{ hostname = $hostname; listening = $listening;
         firewall = [ordered]@{ windows_firewall = @($rules | Sort-Object -Unique) }; firewall_profiles = $profiles
     }
     foreach ($name in $profiles.Keys) {
@@ -528,7 +529,7 @@ function Get-CloudIdentity {
                 -Message "no cloud instance identity: vendor '$($system.Manufacturer)', model '$($system.Model)' is not a cloud platform; set cloud_identity=false on physical servers")
         return
     }
-    $script:cloud = [ordered]@{ type = 'vm'; id = "$($product.UUID)".ToLowerInvariant(); name = $hostname; platform = $platform;
+    $insp.cloud = [ordered]@{ type = 'vm'; id = "$($product.UUID)".ToLowerInvariant(); name = $hostname; platform = $platform;
         vendor = $system.Manufacturer; source = 'dmi'; cpu_count = $attrs.cpu.count; memory_bytes = $attrs.memory_bytes;
         disks = @($attrs.disks | ForEach-Object { [ordered]@{ name = $_.name; serial = $_.serial; size_bytes = $_.size_bytes } });
         addresses = @($attrs.addresses | Where-Object { $_.address -notlike '127.*' -and $_.address -ne '::1' -and $_.address -notlike 'fe80*' } |
@@ -576,12 +577,12 @@ $order = @{ critical = 0; warning = 1; info = 2 }
 $sorted = @($findings | Sort-Object -Property { $order[$_.severity] }, { $_.check }, { $_.subject })
 $attrs.state = $state
 $ledger = @([ordered]@{ kind = 'os'; key = "host:$hostname"; attrs = $attrs })
-if ($network) {
-    $ledger += [ordered]@{ kind = 'network'; key = "netpolicy:$hostname"; attrs = $network }
+if ($insp.network) {
+    $ledger += [ordered]@{ kind = 'network'; key = "netpolicy:$hostname"; attrs = $insp.network }
 }
-if ($cloud) {
+if ($insp.cloud) {
     # `self:` marks the host's own report; the platform's export of the same instance is `vm:ID`.
-    $ledger += [ordered]@{ kind = 'cloud'; key = "self:vm:$($cloud.id)"; attrs = $cloud }
+    $ledger += [ordered]@{ kind = 'cloud'; key = "self:vm:$($insp.cloud.id)"; attrs = $insp.cloud }
 }
 $public = @{}
 foreach ($id in $thresholds.Keys) {
