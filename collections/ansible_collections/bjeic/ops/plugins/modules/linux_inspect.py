@@ -246,6 +246,7 @@ from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bjeic.ops.plugins.module_utils import cloud_identity
+from ansible_collections.bjeic.ops.plugins.module_utils.fs_walk import OneFileSystemWalk
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_parsers as parsers
 from ansible_collections.bjeic.ops.plugins.module_utils.linux_network import read_text
@@ -642,30 +643,9 @@ def iso(epoch):
 
 def directory_usage(path):
     """Bytes used under `path` without leaving its file system. Returns (bytes, complete)."""
-    total = 0
-    seen = 0
-    try:
-        device = os.lstat(path).st_dev
-    except OSError:
-        return 0, True
-    for root, dirs, files in os.walk(path):
-        dirs[:] = [d for d in dirs if _same_device(os.path.join(root, d), device)]
-        for name in files:
-            seen += 1
-            if seen > TMP_WALK_LIMIT:
-                return total, False
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                continue
-    return total, True
-
-
-def _same_device(path, device):
-    try:
-        return os.lstat(path).st_dev == device
-    except OSError:
-        return False
+    walk = OneFileSystemWalk([path], TMP_WALK_LIMIT)
+    total = sum(info.st_blocks * 512 for _path, info in walk)
+    return total, not walk.truncated
 
 
 def inspect_tmp(insp):

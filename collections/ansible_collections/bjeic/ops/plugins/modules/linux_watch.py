@@ -126,6 +126,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
 from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils.fs_walk import OneFileSystemWalk
 from ansible_collections.bjeic.ops.plugins.module_utils.host_backup import sha256_of
 
 CHECKS = ('sec.listening_new', 'sec.account_new', 'sec.setuid_changed', 'sec.firewall_drift')
@@ -160,38 +161,17 @@ def privileged_groups():
 
 def setuid_files(paths):
     """({path: {mode, uid, gid, sha256}}, truncated) for setuid/setgid regular files under `paths`."""
-    found, seen = {}, 0
-    for top in paths:
-        if not os.path.isdir(top) or os.path.islink(top):
-            continue
-        device = os.lstat(top).st_dev
-        for directory, subdirs, files in os.walk(top):
-            subdirs[:] = [d for d in subdirs if _same_device(os.path.join(directory, d), device)]
-            for name in files:
-                seen += 1
-                if seen > WALK_LIMIT:
-                    return found, True
-                path = os.path.join(directory, name)
-                try:
-                    info = os.lstat(path)
-                except OSError:
-                    continue
-                if stat.S_ISREG(info.st_mode) and info.st_mode & (stat.S_ISUID | stat.S_ISGID):
-                    try:
-                        digest = sha256_of(path)
-                    except (IOError, OSError):
-                        digest = None
-                    found[path] = {'mode': '%04o' % stat.S_IMODE(info.st_mode), 'uid': info.st_uid,
-                                   'gid': info.st_gid, 'sha256': digest}
-    return found, False
-
-
-def _same_device(path, device):
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_dev == device
+    found = {}
+    walk = OneFileSystemWalk(paths, WALK_LIMIT, skip_linked_tops=True)
+    for path, info in walk:
+        if stat.S_ISREG(info.st_mode) and info.st_mode & (stat.S_ISUID | stat.S_ISGID):
+            try:
+                digest = sha256_of(path)
+            except (IOError, OSError):
+                digest = None
+            found[path] = {'mode': '%04o' % stat.S_IMODE(info.st_mode), 'uid': info.st_uid,
+                           'gid': info.st_gid, 'sha256': digest}
+    return found, walk.truncated
 
 
 def observe(module, run):
