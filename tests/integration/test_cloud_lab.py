@@ -120,8 +120,8 @@ def test_hosts_report_themselves_and_the_ledger_reconciles_and_right_sizes(cli, 
     assert 'self:vm:%s' % WEB01_ID in text and 'disk:vol-7c1d2e3f4a5b6c7d8e01' in text
 
 
-def test_a_host_without_cloud_identity_says_so(cli, labctl, tmp_path):
-    with lab_hosts(labctl, _Factory(tmp_path), [(['cloud-none'], {})]) as inventory:
+def test_a_host_without_cloud_identity_says_so(cli, labctl, tmp_path_factory):
+    with lab_hosts(labctl, tmp_path_factory, [(['cloud-none'], {})]) as inventory:
         cli('run', 'daily_inspection.yml', '-i', inventory)
         store = cli.store()
         [unavailable] = [f for f in store.findings() if f['check_id'] == 'cloud.unavailable']
@@ -131,14 +131,3 @@ def test_a_host_without_cloud_identity_says_so(cli, labctl, tmp_path):
         cli('run', 'daily_inspection.yml', '-i', inventory, '-e', 'inspect_cloud_identity=false')
         assert [f for f in store.findings() if f['check_id'] == 'cloud.unavailable'] == []
 
-
-class _Factory:
-    """tmp_path_factory's one method lab_hosts uses, for a function-scoped host."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def mktemp(self, name):
-        directory = self.path / name
-        directory.mkdir()
-        return directory

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from . import BjeicOpsError
-from .incidents import as_utc as as_aware
+from .i18n import label
+from .incidents import as_utc
 from .inventory import inventory_list
+from .ledger import GIB, diff
 from .store import now
 
 TYPES = ('vm', 'disk', 'secgroup', 'backup')
@@ -29,8 +31,8 @@ STOPPED = ('stopped', 'shutoff', 'shutdown')     # platform states of a VM that 
 UNATTACHED = ('available', 'unattached', 'detached')
 MAX_ERRORS_SHOWN = 20
 # How many of a unit make one GiB (cloud consoles mix binary and decimal units).
-UNITS_PER_GIB = {'B': 1024 ** 3, 'KiB': 1024 ** 2, 'MiB': 1024, 'GiB': 1, 'TiB': 1 / 1024.0,
-                 'MB': 1024 ** 3 / 1000.0 ** 2, 'GB': 1024 ** 3 / 1000.0 ** 3, 'TB': 1024 ** 3 / 1000.0 ** 4}
+UNITS_PER_GIB = {'B': GIB, 'KiB': 1024 ** 2, 'MiB': 1024, 'GiB': 1, 'TiB': 1 / 1024.0,
+                 'MB': GIB / 1000.0 ** 2, 'GB': GIB / 1000.0 ** 3, 'TB': GIB / 1000.0 ** 4}
 
 
 class CloudError(BjeicOpsError):
@@ -251,7 +253,7 @@ def gather(store):
     imports = store.latest_imports()
     present = {}
     for run in imports.values():
-        present.update((i['key'], i) for i in store.ledger_of_run('cloud', run['id']))
+        present.update((i['key'], i) for i in store.ledger('cloud', run_id=run['id']))
     events = defaultdict(list)
     for event in store.cloud_events():
         events[event['resource']].append(event)
@@ -274,7 +276,7 @@ def lifecycle_state(key, estate, stale_days=7, at=None):
 
 
 def _reported_since(item, days, at=None):
-    return item is not None and as_aware(item['seen_at']) >= (at or now()) - timedelta(days=days)
+    return item is not None and as_utc(item['seen_at']) >= (at or now()) - timedelta(days=days)
 
 
 def resource_rows(estate, stale_days=7):
@@ -310,7 +312,7 @@ def spec_of(attrs, report=None):
         cpu = attrs.get('cpu_count') or (report and report['attrs'].get('cpu_count'))
         memory = attrs.get('memory_gib')
         if memory is None and report and report['attrs'].get('memory_bytes'):
-            memory = round(report['attrs']['memory_bytes'] / 1024 ** 3, 1)
+            memory = round(report['attrs']['memory_bytes'] / GIB, 1)
         text = ' '.join(filter(None, (attrs.get('flavor'), '%svCPU' % cpu if cpu else None,
                                       '%sGiB' % memory if memory is not None else None)))
         return text or None
@@ -321,8 +323,6 @@ def spec_of(attrs, report=None):
 
 def history_rows(store, key, lang='zh'):
     """A resource's life: its lifecycle records and every change the platform or the host showed."""
-    from .i18n import label
-    from .ledger import diff
     rows = [{'at': e['at'], 'event': e['action'], 'ticket': e['ticket'], 'operator': e['operator'],
              'detail': e['reason'] + (' ' + json.dumps(e['details'], ensure_ascii=False, sort_keys=True)
                                       if e['details'] else '')}
@@ -342,7 +342,7 @@ def history_rows(store, key, lang='zh'):
     if not rows:
         raise CloudError('nothing is known of %s: no record and no observation (`bjeic-ops cloud list` lists resources)'
                          % key)
-    rows.sort(key=lambda r: as_aware(r['at']))
+    rows.sort(key=lambda r: as_utc(r['at']))
     return rows
 
 
@@ -385,14 +385,13 @@ def record(store, action, resource, ticket, reason, details=None, operator=None,
 
 
 def _day(value):
-    return as_aware(value).astimezone().strftime('%Y-%m-%d')
+    return as_utc(value).astimezone().strftime('%Y-%m-%d')
 
 
 # ---------------------------------------------------------------- reconcile
 
 def reconcile(store, stale_days=7, at=None, lang='zh'):
     """What the platform export, the lifecycle records and the hosts' own reports disagree on."""
-    from .i18n import label
     estate = gather(store)
     if not estate.imports:
         raise CloudError('no platform export has been imported: bjeic-ops cloud import FILE --mapping MAPPING')
@@ -473,7 +472,7 @@ def host_series(observations):
         entry = series.setdefault(item['key'], {'host': item['host'], 'samples': []})
         entry.update(cpu_count=cpus, memory_bytes=total)   # the newest size wins
         entry['samples'].append({
-            'at': as_aware(item['seen_at']),
+            'at': as_utc(item['seen_at']),
             'cpu': round(load / cpus, 3) if load is not None else None,
             'mem': round(100.0 * (total - available) / total, 1) if total and available is not None else None,
             'mem_used': total - available if total and available is not None else None,
@@ -515,8 +514,8 @@ def recommend(entry, policy):
                _next_size(figures['cpu_p95'] * cpus / policy.target_cpu, CPU_SIZES))
     if mem and memory:
         used = p95([s['mem_used'] for s in samples if s['mem_used'] is not None])
-        resize('memory', 'memory_gib', figures['mem_p95'], policy.mem_high, policy.mem_low, round(memory / 1024 ** 3),
-               _next_size(used / 1024 ** 3 / (policy.target_mem / 100.0), MEMORY_SIZES_GIB))
+        resize('memory', 'memory_gib', figures['mem_p95'], policy.mem_high, policy.mem_low, round(memory / GIB),
+               _next_size(used / GIB / (policy.target_mem / 100.0), MEMORY_SIZES_GIB))
     if figures['disk_max'] is not None and figures['disk_max'] >= policy.disk_high:
         actions.append('expand_disk')
     return actions or ['keep'], suggestion, figures
@@ -536,7 +535,7 @@ def optimize(store, days=30, policy=None, at=None):
         actions, suggestion, figures = recommend(entry, policy)
         rows.append(dict(figures, host=entry['host'], resource=resource_of_host.get(entry['host']),
                          cpu_count=entry['cpu_count'],
-                         memory_gib=round(entry['memory_bytes'] / 1024 ** 3, 1) if entry.get('memory_bytes') else None,
+                         memory_gib=round(entry['memory_bytes'] / GIB, 1) if entry.get('memory_bytes') else None,
                          actions=actions, suggestion=suggestion))
     for key, item in sorted(estate.present.items()):
         attrs = item['attrs']
@@ -555,7 +554,6 @@ def optimize(store, days=30, policy=None, at=None):
 
 def optimize_table(rows, days, lang='zh'):
     """The rows as a customer-facing table: numbers, the recommendation and the evidence in words."""
-    from .i18n import label
     table = []
     for row in rows:
         words = '、' if lang == 'zh' else ', '
@@ -586,7 +584,6 @@ WORD_COLUMNS = {'lifecycle': 'lc_', 'event': 'act_', 'problem': 'rc_', 'severity
 
 
 def localize(rows, lang='zh'):
-    from .i18n import label
     out = []
     for row in rows:
         row = dict(row)

@@ -520,11 +520,6 @@ class Store:
         with self.engine.connect() as conn:
             return dict((row['playbook'][len(IMPORT_PREFIX):], dict(row)) for row in conn.execute(query).mappings())
 
-    def ledger_of_run(self, kind, run_id):
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(ledger_items).where(
-                ledger_items.c.kind == kind, ledger_items.c.run_id == run_id).order_by(ledger_items.c.key)).mappings()]
-
     def record_cloud_event(self, resource, action, ticket, reason, details=None, operator=None, at=None):
         with self.engine.begin() as conn:
             return conn.execute(insert(cloud_events).values(

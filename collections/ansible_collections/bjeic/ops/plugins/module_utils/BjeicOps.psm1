@@ -152,6 +152,27 @@ function Read-BjeicOpsJson {
     }
 }
 
+function Get-BjeicOpsPendingReboot {
+    <# Why a restart is pending, as a list of reasons (empty: none). -UpdatesOnly leaves out pending file
+    renames, which are not an update's doing. #>
+    param([switch]$UpdatesOnly)
+    $reasons = @()
+    if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') {
+        $reasons += 'component servicing (updates or roles installed)'
+    }
+    if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
+        $reasons += 'Windows Update'
+    }
+    if (-not $UpdatesOnly) {
+        $renames = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' `
+            -Name PendingFileRenameOperations -ErrorAction SilentlyContinue
+        if ($renames -and $renames.PendingFileRenameOperations) {
+            $reasons += 'pending file renames'
+        }
+    }
+    return , $reasons
+}
+
 function Get-BjeicOpsManagementChannel {
     <# What Ansible's connection to this host needs: the services, the WinRM listener ports, and the account. #>
     $ports = @()
@@ -184,6 +205,7 @@ function Get-BjeicOpsManagementChannel {
 
 $exported = @(
     'New-BjeicOpsFinding', 'New-BjeicOpsUnavailable', 'Get-BjeicOpsGrade', 'Merge-BjeicOpsThreshold',
-    'Get-BjeicOpsRecordRoot', 'New-BjeicOpsRecordId', 'Write-BjeicOpsJson', 'Read-BjeicOpsJson', 'Get-BjeicOpsManagementChannel'
+    'Get-BjeicOpsRecordRoot', 'New-BjeicOpsRecordId', 'Write-BjeicOpsJson', 'Read-BjeicOpsJson', 'Get-BjeicOpsPendingReboot',
+    'Get-BjeicOpsManagementChannel'
 )
 Export-ModuleMember -Function $exported

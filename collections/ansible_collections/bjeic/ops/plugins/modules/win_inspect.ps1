@@ -363,18 +363,7 @@ function Get-TempUsage {
 }
 
 function Get-PendingReboot {
-    $reasons = @()
-    if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') {
-        $reasons += 'component servicing (updates or roles installed)'
-    }
-    if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
-        $reasons += 'Windows Update'
-    }
-    $renames = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' `
-        -Name PendingFileRenameOperations -ErrorAction SilentlyContinue
-    if ($renames -and $renames.PendingFileRenameOperations) {
-        $reasons += 'pending file renames'
-    }
+    $reasons = @(Get-BjeicOpsPendingReboot)
     $state.reboot_pending = $reasons
     if ($reasons.Count) {
         Add-Finding (New-BjeicOpsFinding -Check 'reboot.pending' -Severity warning -Subject $hostname -Value $reasons `

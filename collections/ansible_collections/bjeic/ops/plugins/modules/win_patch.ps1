@@ -93,8 +93,8 @@ function Get-PackageKb {
 }
 
 function Test-RebootPending {
-    (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') -or
-    (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+    <# A restart pending because of updates (component servicing or Windows Update). #>
+    return @(Get-BjeicOpsPendingReboot -UpdatesOnly).Count -gt 0
 }
 
 # ---------------------------------------------------------------- transactions on the host
