@@ -57,8 +57,8 @@ def test_set_diff_changes_and_mismatches_cover_upgrades_installs_removals_and_ke
     assert 'lib 1.0\n' in diff['before'] and 'new 0.1\n' in diff['after']
 
 
-def test_transactions_are_root_only_and_refuse_unknown_corrupt_or_nothing(tmp_path):
-    store = Transactions(str(tmp_path / 'patch'))
+def test_transactions_are_root_only_and_refuse_unknown_corrupt_or_nothing(tmp_path, ansible_module):
+    store = Transactions(str(tmp_path / 'patch'), ansible_module)
     with pytest.raises(PatchError, match='no transaction on this host can be rolled back'):
         store.load('latest')
     first = store.create({'state': 'applied'})

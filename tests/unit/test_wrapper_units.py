@@ -27,7 +27,7 @@ def inspection(host, uptime, rules):
 def test_new_store_has_the_current_schema_and_refuses_a_newer_one(tmp_path):
     url = 'sqlite:///%s' % (tmp_path / 's.sqlite')
     store = Store(url)
-    assert store.version() == SCHEMA_VERSION == 4
+    assert store.version() == SCHEMA_VERSION == 5
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=7))
     with pytest.raises(StoreError, match='schema version 7, newer than this bjeic-ops knows'):
@@ -39,7 +39,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     from bjeic_ops import store as store_module
     url = 'sqlite:///%s' % (tmp_path / 'old.sqlite')
     engine = create_engine(url)
-    later = ('drills', 'incidents', 'incident_events', 'duty_watches', 'cloud_events')   # tables versions 2-4 added
+    later = ('drills', 'incidents', 'incident_events', 'duty_watches', 'cloud_events', 'store_info')   # tables versions 2-5 added
     with engine.begin() as conn:   # the store as version 1 made it
         store_module.metadata.create_all(conn, tables=[t for name, t in store_module.metadata.tables.items()
                                                        if name not in later])
@@ -62,7 +62,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
 
 
 def test_unopenable_store_says_where(tmp_path):
-    with pytest.raises(StoreError, match='cannot open the store at sqlite:////nonexistent-dir/x.sqlite'):
+    with pytest.raises(StoreError, match='cannot create the store /nonexistent-dir/x.sqlite: the directory /nonexistent-dir does not exist'):
         Store('sqlite:////nonexistent-dir/x.sqlite')
 
 

@@ -8,16 +8,49 @@ import sys
 import threading
 from datetime import datetime, timezone
 
-from . import BjeicOpsError, __version__, export, ledger, reports
+from . import BjeicOpsError, __version__, artifacts, export, ledger, reports
 from .i18n import label
-from .ingest import RunStats
 from .paths import store_url
-from .progress import PlainProgress, RichProgress, summary_line
-from .run import EXIT_ERROR, RunOptions, execute
-from .store import Store
+from .progress import PlainProgress, RichProgress, printable
+from .run import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, RunOptions, execute
+from .store import Store, StoreError
 
 EPILOG = '''exit codes of `run`: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable (as
-ansible-playbook), 10 findings at or above --fail-on, 99 interrupted.'''
+ansible-playbook), 5 bad or incomplete options, 10 findings at or above --fail-on, 99 interrupted.'''
+# Commands that only read the store: on a full disk or read-only media they open it read-only.
+READING = {'runs', 'findings', 'ledger', 'changes', 'drills', 'report', ('incident', 'list'), ('duty', 'list'),
+           ('duty', 'report'), ('cloud', 'list'), ('cloud', 'history'), ('cloud', 'reconcile'), ('cloud', 'optimize')}
+YEARS = (1970, 2100)       # times outside these years are a typing error, not a record
+MAX_ID = 2 ** 31 - 1
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that says a usage error in one line and exits 5, as ansible does for bad options."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, 'bjeic-ops: %s: %s (see %s --help)\n' % (self.prog, message, self.prog))
+
+
+def whole_number(low, high=MAX_ID):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError('%r is not a whole number' % text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError('%s is out of range (%d to %d)' % (text, low, high))
+        return value
+    return parse
+
+
+def share(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a number' % text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError('%s is out of range (0 to 100)' % text)
+    return value
 
 
 def parse_extra_vars(values):
@@ -25,29 +58,56 @@ def parse_extra_vars(values):
     merged = {}
     for value in values or []:
         if value.startswith('@'):
-            import yaml
-            with open(value[1:]) as handle:
-                data = yaml.safe_load(handle) or {}
-        elif value.lstrip().startswith('{'):
-            data = json.loads(value)
+            data = _vars_file(value[1:])
+        elif value.lstrip().startswith(('{', '[')):
+            try:
+                data = json.loads(value)
+            except ValueError as exc:
+                raise BjeicOpsError('-e %s: not valid JSON (%s)' % (_short(value), exc))
         else:
             data = {}
-            for pair in shlex.split(value):   # KEY='a value with spaces', as ansible-playbook takes it
+            try:
+                pairs = shlex.split(value)   # KEY='a value with spaces', as ansible-playbook takes it
+            except ValueError as exc:
+                raise BjeicOpsError('-e %s: %s' % (_short(value), exc))
+            for pair in pairs:
                 key, sep, item = pair.partition('=')
-                if not sep:
-                    raise BjeicOpsError('extra var %r is not KEY=VALUE, JSON or @FILE' % pair)
+                if not sep or not key:
+                    raise BjeicOpsError('extra var %r is not KEY=VALUE, JSON or @FILE' % _short(pair))
                 data[key] = item
         if not isinstance(data, dict):
-            raise BjeicOpsError('extra vars %r are not a mapping' % value)
+            raise BjeicOpsError('extra vars %s are not a mapping of names to values' % _short(value))
         merged.update(data)
     return merged
+
+
+def _vars_file(path):
+    import yaml
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return yaml.safe_load(handle) or {}
+    except OSError as exc:
+        raise BjeicOpsError('-e @%s: %s' % (path, exc.strerror))
+    except UnicodeDecodeError:
+        raise BjeicOpsError('-e @%s: not UTF-8 text' % path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = ' at line %d, column %d' % (mark.line + 1, mark.column + 1) if mark else ''
+        raise BjeicOpsError('-e @%s: not valid YAML or JSON%s (%s)' % (path, where, getattr(exc, 'problem', None) or exc))
+
+
+def _short(text, width=80):
+    text = printable(str(text))
+    return repr(text if len(text) <= width else text[:width] + '...')
 
 
 def parse_when(text):
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise BjeicOpsError('not a date or time: %r (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)' % text)
+        raise BjeicOpsError('not a date or time: %s (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)' % _short(text))
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise BjeicOpsError('%s is out of range: give a time between %d and %d' % (_short(text), YEARS[0], YEARS[1]))
     if value.tzinfo is None:
         value = value.astimezone()  # local time as typed by the operator
     return value.astimezone(timezone.utc).replace(tzinfo=None)
@@ -59,11 +119,10 @@ def default_operator():
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog='bjeic-ops', description='Operations runs, ledgers and change records.',
-                                     epilog=EPILOG)
+    parser = Parser(prog='bjeic-ops', description='Operations runs, ledgers and change records.', epilog=EPILOG)
     parser.add_argument('--version', action='version', version='bjeic-ops ' + __version__)
     parser.add_argument('--store', help='store URL (default: BJEIC_OPS_STORE, else SQLite in the XDG data dir)')
-    sub = parser.add_subparsers(dest='command', required=True)
+    sub = parser.add_subparsers(dest='command', required=True, parser_class=Parser)
 
     run = sub.add_parser('run', help='run a playbook and record it', epilog=EPILOG)
     run.add_argument('playbook', help='path, or a name under playbooks/ (daily_inspection.yml)')
@@ -76,70 +135,73 @@ def build_parser():
     run.add_argument('--operator', default=default_operator(),
                      help='who runs it (default: BJEIC_OPS_OPERATOR, else the login name)')
     run.add_argument('--secret-env', action='append', default=[], metavar='NAME',
-                     help='environment variable whose value must never be stored (repeatable)')
+                     help='environment variable the run needs whose value must never be stored (repeatable)')
+    run.add_argument('--pass-env', action='append', default=[], metavar='NAME',
+                     help='another controller environment variable the run needs (repeatable); by default a run '
+                          'gets only PATH, HOME, the locale, ANSIBLE_*, SSH agent and Kerberos variables')
     run.add_argument('--junit', metavar='FILE', help='write JUnit XML: one testcase per host x task')
     run.add_argument('--fail-on', choices=('critical', 'warning'), help='exit 10 when findings reach this severity')
     run.add_argument('-v', '--verbose', action='count', default=0)
 
-    sub.add_parser('runs', help='list recorded runs').add_argument('--limit', type=int, default=30)
+    sub.add_parser('runs', help='list recorded runs').add_argument('--limit', type=whole_number(1), default=30)
 
     fnd = sub.add_parser('findings', help='findings of a run (default: the latest complete run)')
-    fnd.add_argument('--run', type=int)
+    fnd.add_argument('--run', type=whole_number(1))
     fnd.add_argument('--severity', action='append', choices=('critical', 'warning', 'info'))
     fnd.add_argument('--host')
     _output_options(fnd)
 
     led = sub.add_parser('ledger', help='the current ledger of a kind, or `ledger diff KIND` for drift')
     led.add_argument('words', nargs='+', metavar='KIND | diff KIND', help='os, db, network, cloud, backup or all')
-    led.add_argument('--run', type=int, help='the ledger as observed by this run')
-    led.add_argument('--from', dest='from_run', type=int, help='diff: older run')
-    led.add_argument('--to', dest='to_run', type=int, help='diff: newer run (default: current ledger)')
+    led.add_argument('--run', type=whole_number(1), help='the ledger as observed by this run')
+    led.add_argument('--from', dest='from_run', type=whole_number(1), help='diff: older run')
+    led.add_argument('--to', dest='to_run', type=whole_number(1), help='diff: newer run (default: current ledger)')
     led.add_argument('--since', help='diff: the ledger as it stood at this date against the current one')
     _output_options(led)
 
     chg = sub.add_parser('changes', help='change records (变更记录单)')
     chg.add_argument('--since')
     chg.add_argument('--host')
-    chg.add_argument('--run', type=int)
+    chg.add_argument('--run', type=whole_number(1))
     _output_options(chg)
 
     drl = sub.add_parser('drills', help='emergency drill records (应急演练记录)')
     drl.add_argument('--since')
-    drl.add_argument('--run', type=int)
+    drl.add_argument('--run', type=whole_number(1))
     _output_options(drl)
 
     rep = sub.add_parser('report', help='documents: daily inspection, monthly report, fault report (HTML or XLSX)')
     rep_sub = rep.add_subparsers(dest='report', required=True)
     rep_daily = rep_sub.add_parser('daily', help='daily inspection report (日常巡检报告) of a run')
-    rep_daily.add_argument('--run', type=int, help='run id (default: the latest complete daily_inspection.yml run)')
+    rep_daily.add_argument('--run', type=whole_number(1), help='run id (default: the latest complete daily_inspection.yml run)')
     rep_monthly = rep_sub.add_parser('monthly', help='monthly report (月报)')
     rep_monthly.add_argument('--month', required=True, help='YYYY-MM, in local time')
     rep_monthly.add_argument('-i', '--inventory', help='inventory whose groups the hardening compliance is counted by')
     rep_fault = rep_sub.add_parser('fault', help='fault report (故障报告单) of an incident')
-    rep_fault.add_argument('incident_id', type=int)
+    rep_fault.add_argument('incident_id', type=whole_number(1))
     for parser_ in (rep_daily, rep_monthly, rep_fault):
         _document_options(parser_)
 
     inc = sub.add_parser('incident', help='incidents (故障事件) and their service-level clocks')
     inc_sub = inc.add_subparsers(dest='action', required=True)
     inc_open = inc_sub.add_parser('open', help='record a new incident; its clocks start now')
-    inc_open.add_argument('--level', type=int, required=True, choices=(1, 2, 3, 4),
+    inc_open.add_argument('--level', type=whole_number(1, 4), required=True,
                           help='1 (most severe, 2 h to resolve) .. 4 (16 h)')
     inc_open.add_argument('--host', required=True)
     inc_open.add_argument('--summary', required=True)
     inc_open.add_argument('--ticket')
     inc_ack = inc_sub.add_parser('ack', help='a support line responds')
-    inc_ack.add_argument('incident_id', type=int)
+    inc_ack.add_argument('incident_id', type=whole_number(1))
     inc_ack.add_argument('--line', choices=('first', 'second'), default='first')
     inc_ack.add_argument('--text')
     inc_esc = inc_sub.add_parser('escalate', help='hand to the second line; its 30-minute clock starts')
-    inc_esc.add_argument('incident_id', type=int)
+    inc_esc.add_argument('incident_id', type=whole_number(1))
     inc_esc.add_argument('--text')
     inc_note = inc_sub.add_parser('note', help='add a line to the timeline')
-    inc_note.add_argument('incident_id', type=int)
+    inc_note.add_argument('incident_id', type=whole_number(1))
     inc_note.add_argument('text')
     inc_res = inc_sub.add_parser('resolve', help='close the incident; its clocks stop')
-    inc_res.add_argument('incident_id', type=int)
+    inc_res.add_argument('incident_id', type=whole_number(1))
     inc_res.add_argument('--resolution', required=True)
     inc_list = inc_sub.add_parser('list', help='incidents with their service-level state (overdue ones first)')
     inc_list.add_argument('--open', action='store_true', help='only those not resolved')
@@ -155,7 +217,7 @@ def build_parser():
     duty_start.add_argument('--notes')
     duty_stop = duty_sub.add_parser('stop', help='end the watch that is on')
     duty_report = duty_sub.add_parser('report', help='the duty inspection record (值守巡检记录) of a watch')
-    duty_report.add_argument('watch_id', type=int, nargs='?', help='default: the newest watch')
+    duty_report.add_argument('watch_id', type=whole_number(1), nargs='?', help='default: the newest watch')
     _document_options(duty_report)
     duty_sub.add_parser('list', help='watches recorded')
     for parser_ in (duty_start, duty_stop):
@@ -186,17 +248,18 @@ def build_parser():
     cld_hist.add_argument('resource')
     cld_rec = cld_sub.add_parser('reconcile', help='platform export against lifecycle records and host reports')
     cld_opt = cld_sub.add_parser('optimize', help='right-sizing from inspection history (资源配置优化)')
-    cld_opt.add_argument('--days', type=int, default=30)
-    cld_opt.add_argument('--min-samples', type=int, default=7, help='fewer inspections than this: no recommendation')
-    cld_opt.add_argument('--idle-load', type=float, default=0.05, help='max per-CPU load of an idle host')
+    cld_opt.add_argument('--days', type=whole_number(1, 3660), default=30)
+    cld_opt.add_argument('--min-samples', type=whole_number(1, 100000), default=7,
+                         help='fewer inspections than this: no recommendation')
+    cld_opt.add_argument('--idle-load', type=share, default=0.05, help='max per-CPU load of an idle host')
     for parser_ in (cld_list, cld_rec):
-        parser_.add_argument('--stale-days', type=int, default=7,
+        parser_.add_argument('--stale-days', type=whole_number(1, 3660), default=7,
                              help='a host report older than this no longer counts (default 7)')
     for parser_ in (cld_list, cld_hist, cld_rec, cld_opt):
         _output_options(parser_)
 
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
-    rb.add_argument('change_id', type=int)
+    rb.add_argument('change_id', type=whole_number(1))
     rb.add_argument('-C', '--check', action='store_true')
     rb.add_argument('--ticket')
     rb.add_argument('--operator', default=default_operator())
@@ -236,8 +299,8 @@ def cmd_run(args, store):
         extravars.setdefault('special_duty_watch', str(watch['id']))   # one security baseline per watch
     options = RunOptions(playbook=args.playbook, inventory=args.inventory, limit=args.limit, check=args.check,
                          diff=args.diff, extravars=extravars, operator=args.operator,
-                         ticket=args.ticket, secret_env=tuple(args.secret_env), fail_on=args.fail_on,
-                         verbosity=args.verbose)
+                         ticket=args.ticket, secret_env=tuple(args.secret_env), pass_env=tuple(args.pass_env),
+                         fail_on=args.fail_on, verbosity=args.verbose)
     return _execute_with_progress(lambda observer, cancel: execute(_with_cancel(options, cancel), store, observer),
                                   store, args.junit)
 
@@ -259,8 +322,10 @@ def _execute_with_progress(start, store, junit_path=None):
     try:
         outcome = start(observer, cancel)
     finally:
-        observer.close(outcome.stats if outcome else RunStats())
+        observer.close(outcome.stats if outcome else None)   # a run that never began leaves no progress line
     print('run %d %s (%s, rc=%s) -> exit %d' % (outcome.run_id, outcome.state, outcome.status, outcome.rc, outcome.exit_code))
+    if outcome.reason:
+        print('bjeic-ops: run %d: %s' % (outcome.run_id, outcome.reason), file=sys.stderr)
     if junit_path:
         from . import junit
         junit.write(junit_path, store.get_run(outcome.run_id), store.host_results(outcome.run_id))
@@ -276,7 +341,8 @@ def cmd_rollback(args, store):
 def cmd_runs(args, store):
     rows = [{'id': r['id'], 'state': r['state'], 'status': r['status'], 'rc': r['rc'], 'playbook': r['playbook'],
              'check': r['check_mode'], 'operator': r['operator'], 'ticket': r['ticket'],
-             'started': r['started_at'], 'finished': r['finished_at']} for r in store.list_runs(args.limit)]
+             'started': r['started_at'], 'finished': r['finished_at'], 'reason': r['reason']}
+            for r in store.list_runs(args.limit)]
     show(rows, 'table', None, 'en')
     return 0
 
@@ -495,12 +561,15 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
         table = Table(show_lines=False)
         columns = export.columns_of(rows)
         for column in columns:
             table.add_column(label(column, lang), overflow='fold')
         for row in rows:
-            table.add_row(*[str(export._cell(row.get(c))) for c in columns],
+            # Text, not str: a value is never read as rich markup ([link=...] in a host name), and control
+            # characters (a terminal escape in a file name) are shown, not sent to the terminal.
+            table.add_row(*[Text(printable(str(export.text_of(row.get(c))))) for c in columns],
                           style=(styles or {}).get(row.get(style_key)))
         Console(width=None if sys.stdout.isatty() else 200).print(table)
         if not rows:
@@ -512,17 +581,59 @@ COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger'
             'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud}
 
 
+def open_store(args):
+    """The store for a command; a reading command falls back to a read-only open when the store cannot be
+    written now (a full disk, read-only media), so listings and documents still come out."""
+    url = store_url(args.store)
+    reading = args.command in READING or (args.command, getattr(args, 'action', None)) in READING
+    try:
+        store = Store(url)
+    except StoreError as exc:
+        if not reading or exc.kind not in ('full', 'readonly', 'unopenable', 'locked'):
+            raise
+        store = Store(url, readonly=True)
+    artifacts.forget_secrets_of_reaped(store.store_id(), store.reaped)
+    return store
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        store = Store(store_url(args.store))
+        store = open_store(args)
         return COMMANDS[args.command](args, store)
+    except KeyboardInterrupt:
+        print('bjeic-ops: interrupted', file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BjeicOpsError as exc:
-        print('bjeic-ops: %s' % exc, file=sys.stderr)
+        print('bjeic-ops: %s' % printable(str(exc)), file=sys.stderr)
         return EXIT_ERROR
-    except (OSError, ValueError) as exc:
-        print('bjeic-ops: %s' % exc, file=sys.stderr)
+    except OSError as exc:
+        where = ' (%s)' % printable(str(exc.filename)) if exc.filename else ''
+        print('bjeic-ops: %s%s' % (exc.strerror or exc, where), file=sys.stderr)
         return EXIT_ERROR
+    except ValueError as exc:
+        print('bjeic-ops: %s' % printable(str(exc)), file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug of ours: one line for the operator, the traceback kept for us
+        print('bjeic-ops: internal error (%s: %s); the details are in %s' % (
+            exc.__class__.__name__, printable(str(exc))[:300], _keep_traceback()), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _keep_traceback():
+    import traceback
+    from .paths import state_home
+    directory = os.path.join(state_home(), 'bjeic-ops')
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        path = os.path.join(directory, 'crash.log')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, 'a') as handle:
+            handle.write('--- %s bjeic-ops %s\n%s' % (datetime.now().isoformat(), ' '.join(sys.argv[1:2]),
+                                                      traceback.format_exc()))
+        return path
+    except OSError:
+        return 'nowhere (the state directory cannot be written)'
 
 
 if __name__ == '__main__':

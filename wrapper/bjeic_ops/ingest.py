@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .redact import Redactor
-from .store import now
+from .store import StoreError, now
 
 EVENT_STATUS = {'runner_on_ok': 'ok', 'runner_on_failed': 'failed',
                 'runner_on_unreachable': 'unreachable', 'runner_on_skipped': 'skipped'}
@@ -24,6 +24,7 @@ class RunStats:
     hosts_seen: set = field(default_factory=set)
     hosts_failed: set = field(default_factory=set)
     hosts_unreachable: set = field(default_factory=set)
+    hosts_targeted: set = field(default_factory=set)     # hosts a task ran on or tried to (not only skipped)
     tasks_done: int = 0
     changed: int = 0
     findings: dict = field(default_factory=lambda: {'critical': 0, 'warning': 0, 'info': 0})
@@ -54,12 +55,27 @@ class Ingestor:
         self._buffered = 0
         self._last_flush = time.monotonic()
         self.on_play_start = None  # set by the runner: callable(pattern) -> host names
+        self.failure = None        # StoreError: the store stopped taking rows; the run is to be stopped
+
+    def __call__(self, event):
+        """Never raises: an exception here would escape into ansible-runner's loop and leave ansible-playbook
+        running unwatched. A store that cannot be written is kept in `failure` for the run to stop on."""
+        if self.failure is not None:
+            return self.keep_events_on_disk
+        try:
+            return self._event(event)
+        except StoreError as exc:
+            self.failure = exc
+        except Exception as exc:  # a malformed event must stop the run, said in words, not kill the runner
+            self.failure = StoreError('an event could not be recorded (%s: %s)' % (exc.__class__.__name__, exc))
+        self._buffer, self._buffered = self._empty(), 0
+        return self.keep_events_on_disk
 
     @staticmethod
     def _empty():
         return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': [], 'drills': []}
 
-    def __call__(self, event):
+    def _event(self, event):
         kind = event.get('event')
         data = event.get('event_data') or {}
         if kind == 'playbook_on_play_start' and self.on_play_start:
@@ -86,6 +102,8 @@ class Ingestor:
         module = data.get('task_action') or ''
         at = now()
         self.stats.hosts_seen.add(host)
+        if status != 'skipped':
+            self.stats.hosts_targeted.add(host)
         self.stats.tasks_done += 1
         if status == 'failed' and not data.get('ignore_errors'):
             self.stats.hosts_failed.add(host)
@@ -141,6 +159,14 @@ class Ingestor:
         self._buffer = self._empty()
         self._buffered = 0
         self._last_flush = time.monotonic()
+
+    def close(self):
+        """Write what is left; a failure lands in `failure` like one during the run."""
+        if self.failure is None:
+            try:
+                self.flush()
+            except StoreError as exc:
+                self.failure = exc
 
 
 def parse_time(text):

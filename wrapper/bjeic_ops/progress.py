@@ -1,5 +1,14 @@
 """Progress while a run goes: a live rich display on a terminal, plain lines otherwise (CI)."""
+import re
 import time
+
+CONTROL = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f]')
+
+
+def printable(text):
+    """Text safe to put on a terminal: control characters (an escape sequence in a host or file name) are
+    shown as \\xNN instead of being obeyed."""
+    return CONTROL.sub(lambda match: '\\x%02x' % ord(match.group()), text)
 
 
 class PlainProgress:
@@ -14,14 +23,16 @@ class PlainProgress:
         news = (stats.hosts_failed | stats.hosts_unreachable) - self._reported
         for host in sorted(news):
             state = 'unreachable' if host in stats.hosts_unreachable else 'failed'
-            print('host %s %s' % (host, state), file=self.stream, flush=True)
+            print('host %s %s' % (printable(host), state), file=self.stream, flush=True)
         self._reported |= news
         if time.monotonic() - self._last >= 10:
             self._last = time.monotonic()
             print(summary_line(stats), file=self.stream, flush=True)
 
     def close(self, stats):
-        print(summary_line(stats), file=self.stream, flush=True)
+        """The last line; none when the run never began (`stats` None)."""
+        if stats is not None:
+            print(summary_line(stats), file=self.stream, flush=True)
 
 
 class RichProgress:
@@ -36,6 +47,7 @@ class RichProgress:
 
     def _render(self, stats):
         from rich.table import Table
+        from rich.text import Text
         table = Table.grid(padding=(0, 2))
         total = stats.hosts_total or '?'
         table.add_row('[bold]hosts[/]', '%d / %s reported' % (len(stats.hosts_seen), total),
@@ -44,11 +56,14 @@ class RichProgress:
         table.add_row('[bold]findings[/]', '[red]critical %d[/]' % stats.findings.get('critical', 0),
                       '[yellow]warning %d[/]' % stats.findings.get('warning', 0),
                       'info %d' % stats.findings.get('info', 0))
-        table.add_row('[bold]task[/]', stats.current_task or '-', 'changed %d' % stats.changed, '')
+        table.add_row('[bold]task[/]', Text(printable(stats.current_task or '-')), 'changed %d' % stats.changed, '')
         return table
 
     def close(self, stats):
-        self.live.update(self._render(stats))
+        if stats is not None:
+            self.live.update(self._render(stats))
+        else:
+            self.live.update('')
         self.live.stop()
 
 

@@ -12,6 +12,8 @@ SECRET_KEY = re.compile(r'password|passwd|passphrase|(^|_)pass$|secret|token|api
 
 
 class Redactor:
+    mask = MASK
+
     def __init__(self, secret_values=()):
         # Longest first, so a secret that contains another is masked whole.
         self.secrets = sorted({value for value in secret_values if isinstance(value, str) and len(value) >= 4},

@@ -57,13 +57,13 @@ def write_xlsx(path, report, lang='zh'):
     workbook = Workbook()
     summary = workbook.active
     summary.title = label('sheet_summary', lang)
-    summary.append([label(report.title, lang), report.subtitle])
+    export.append_row(summary, [label(report.title, lang), report.subtitle])
     summary['A1'].font = Font(bold=True, size=14)
     for key, value in report.meta:
-        summary.append([label(key, lang), cell(key, value, lang)])
+        export.append_row(summary, [label(key, lang), cell(key, value, lang)])
     for section in report.sections:
         for key, value, _tone in section.kpis:
-            summary.append([label(key, lang), cell(key, value, lang)])
+            export.append_row(summary, [label(key, lang), cell(key, value, lang)])
     summary.column_dimensions['A'].width = 28
     summary.column_dimensions['B'].width = 40
     for section in report.sections:

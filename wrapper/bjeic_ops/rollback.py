@@ -5,6 +5,7 @@ that module with those args on the change's host, as a new recorded run.
 """
 import json
 import os
+import tempfile
 
 from . import BjeicOpsError
 from .paths import artifact_root
@@ -43,8 +44,8 @@ def rollback(store, change_id, operator=None, ticket=None, check=False, observer
     change = store.get_change(change_id)
     run = store.get_run(change['run_id'])
     playbook = rollback_playbook(change)
-    path = os.path.join(artifact_root(), 'rollback-change-%d.yml' % change['id'])
-    with open(path, 'w') as handle:
+    fd, path = tempfile.mkstemp(dir=artifact_root(), prefix='rollback-change-%d-' % change['id'], suffix='.yml')
+    with os.fdopen(fd, 'w') as handle:
         json.dump(playbook, handle, indent=2)   # JSON is YAML
     try:
         options = RunOptions(playbook=path, inventory=run['inventory'], limit=change['host'], check=check, diff=True,

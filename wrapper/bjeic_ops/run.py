@@ -4,28 +4,33 @@
 `run_playbook()` / `run_module()` collect results in memory, for tests and small jobs.
 Results come from runner events (event_data.res), never from parsing printed text.
 """
+import errno
 import json
 import os
-import shutil
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass, field
 
 import ansible_runner
+from ansible_runner.interface import init_runner
 
-from . import BjeicOpsError
+from . import BjeicOpsError, artifacts, runenv
 from .ingest import EVENT_STATUS, Ingestor
-from .paths import artifact_root, keep_artifacts
-from .redact import Redactor
-from .store import COMPLETE, INCOMPLETE
+from .inventory import CheckedInventory
+from .paths import keep_artifacts
+from .redact import Redactor, secret_values
+from .store import COMPLETE, INCOMPLETE, StoreError
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Exit codes: ansible-playbook's own, plus one for --fail-on.
 EXIT_OK, EXIT_ERROR, EXIT_HOST_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 4
+EXIT_USAGE = 5                  # as ansible's "bad or incomplete options"
 EXIT_INTERRUPTED = 99
 EXIT_FINDINGS = 10
 SEVERITY_RANK = {'critical': 0, 'warning': 1, 'info': 2}
+NO_HOSTS = 'no_hosts'           # runner status of a run that reached no host: never a ledger or a report
 
 
 class PlaybookNotFound(BjeicOpsError):
@@ -42,7 +47,8 @@ class RunOptions:
     extravars: dict = field(default_factory=dict)
     operator: str = None
     ticket: str = None
-    secret_env: tuple = ()          # names of environment variables whose values are secrets
+    secret_env: tuple = ()          # names of environment variables whose values are secrets (passed, masked)
+    pass_env: tuple = ()            # names of other environment variables the run needs
     fail_on: str = None             # critical or warning
     cancel: object = None           # callable -> True to stop the run (the CLI wires signals to it)
     verbosity: int = 0
@@ -56,115 +62,156 @@ class RunOutcome:
     rc: int
     exit_code: int
     stats: object
+    reason: str = None
 
 
 def resolve_playbook(playbook):
-    path = playbook if os.path.isabs(playbook) or os.path.exists(playbook) else os.path.join(PROJECT_ROOT, 'playbooks', playbook)
+    """A path (absolute, relative, or anything with a slash) as given; a bare name under playbooks/."""
+    playbooks = os.path.join(PROJECT_ROOT, 'playbooks')
+    if os.path.isabs(playbook) or os.sep in playbook or os.path.exists(playbook):
+        path = os.path.abspath(playbook)
+    else:
+        path = os.path.join(playbooks, playbook)
     if not os.path.isfile(path):
-        raise PlaybookNotFound('no playbook at %s (give a path, or a name under %s)' % (
-            path, os.path.join(PROJECT_ROOT, 'playbooks')))
-    return os.path.abspath(path)
+        raise PlaybookNotFound('no playbook at %s (give a path, or a name under %s)' % (path, playbooks))
+    return path
 
 
 def environment():
     # The ansible commands installed beside this interpreter come first, so a virtual
     # environment works without being activated.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get('PATH', '')])
-    return {'ANSIBLE_CONFIG': os.path.join(PROJECT_ROOT, 'ansible.cfg'), 'PATH': path}
+    return {'ANSIBLE_CONFIG': os.path.join(PROJECT_ROOT, 'ansible.cfg'), 'PATH': path,
+            # The inventory was checked before the run; a source that stops parsing during it fails the run
+            # instead of running on fewer hosts.
+            'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': 'True'}
 
 
-def host_counter(inventory, limit):
-    """callable(pattern) -> names of the hosts a play will run on, from ansible's inventory API."""
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    manager = InventoryManager(loader=DataLoader(), sources=[inventory])
-    if limit:
-        manager.subset(limit)
+def run_redactor(options, store):
+    """Every secret a run knows of: extra vars under secret names, the named secret variables, controller
+    variables the run keeps whose names look secret, and the store URL's password."""
+    values = list(secret_values(options.extravars))
+    kept = [name for name in os.environ if name in options.secret_env or runenv.passed(name)
+            or name in options.pass_env]
+    values += [os.environ[name] for name in runenv.secret_names(kept, options.secret_env) if os.environ.get(name)]
+    password = _url_password(store.url)
+    if password:
+        values.append(password)
+    return Redactor(values)
 
-    def count(pattern):
-        try:
-            return {host.name for host in manager.get_hosts(pattern or 'all')}
-        except Exception:  # an odd pattern must not break the run; the display just shows fewer hosts
-            return set()
-    return count
+
+def _url_password(url):
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).password
+    except Exception:  # not a URL SQLAlchemy can read: there is no password in it to hide
+        return None
 
 
 def execute(options, store, observer=None):
     """Run a playbook, stream its events into `store`, return the outcome with an exit code."""
     playbook = resolve_playbook(options.playbook)
-    inventory = os.path.abspath(options.inventory)
-    if not os.path.exists(inventory):
-        raise BjeicOpsError('no inventory at %s' % inventory)
-    redactor = Redactor.for_extravars(options.extravars, options.secret_env, os.environ)
-    run_id = store.begin_run(playbook=os.path.relpath(playbook, PROJECT_ROOT), inventory=inventory, limit=options.limit,
+    inventory = CheckedInventory(options.inventory, options.limit)
+    redactor = run_redactor(options, store)
+    artifacts.forget_secrets_of_reaped(store.store_id(), store.reaped)
+    run_id = store.begin_run(playbook=_recorded_playbook(playbook), inventory=inventory.path, limit=options.limit,
                              check_mode=options.check, operator=options.operator, ticket=options.ticket,
                              extra_vars=redactor.data(options.extravars))
     ingest = Ingestor(store, run_id, redactor, options.operator, options.ticket, options.check, observer)
+    ingest.on_play_start = inventory.hosts
+    status, rc, reason = 'error', None, None
+    private_dir = log = None
     try:
-        ingest.on_play_start = host_counter(inventory, options.limit)
-    except Exception:  # unparsable inventory: ansible-playbook will say why; progress shows no total
-        ingest.on_play_start = None
-    private_dir = os.path.join(artifact_root(), 'run-%06d' % run_id)
-    os.makedirs(private_dir, mode=0o700)
-    state, status, rc = INCOMPLETE, 'error', EXIT_ERROR
-    try:
-        extravars_file = _write_private_json(private_dir, 'extravars.json', options.extravars)
-        cmdline = [flag for flag, on in (('--check', options.check), ('--diff', options.diff)) if on]
-        cmdline += ['-e', '@' + extravars_file]
-        runner = ansible_runner.run(
-            private_data_dir=private_dir, project_dir=PROJECT_ROOT, playbook=playbook, inventory=inventory,
-            limit=options.limit, cmdline=' '.join(cmdline), quiet=True, event_handler=ingest,
-            cancel_callback=options.cancel or (lambda: False), envvars=environment(),
-            suppress_env_files=True, verbosity=options.verbosity or None)
-        os.unlink(extravars_file)
-        ingest.flush()
-        status, rc = runner.status, runner.rc
-        state = COMPLETE if status in ('successful', 'failed') else INCOMPLETE
+        private_dir = artifacts.create_run_directory(store.store_id(), run_id)
+        log = artifacts.OutputLog(os.path.join(private_dir, 'stdout'), redactor)
+        status, rc = _run_ansible(options, playbook, inventory.path, private_dir, redactor, ingest, log)
+    except (BjeicOpsError, OSError) as exc:
+        status = 'failed'
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            reason = ('stopped: the disk under the run directory %s is full (%s); free space there'
+                      % (private_dir or artifacts.artifact_root(), exc.strerror))
+        else:
+            reason = 'the run could not go on: %s' % _sentence(exc)
     finally:
-        ingest.flush()
-        store.finish_run(run_id, state, status, rc)
-        _scrub_artifacts(private_dir, redactor)
-        _prune_artifacts(keep_artifacts())
-    exit_code = EXIT_INTERRUPTED if status == 'canceled' else (rc if rc is not None else EXIT_ERROR)
+        ingest.close()
+        if log is not None:
+            log.close()
+    state = COMPLETE if status in ('successful', 'failed') and reason is None else INCOMPLETE
+    if ingest.failure is not None:
+        state, status = INCOMPLETE, 'failed'
+        reason = 'stopped: %s; what it did before is recorded up to there' % ingest.failure
+    elif state == COMPLETE and not ingest.stats.hosts_targeted:
+        state, status = INCOMPLETE, NO_HOSTS
+        reason = 'no play of %s matched a host of %s%s' % (os.path.basename(playbook), inventory.path,
+                                                            ' within --limit %s' % options.limit if options.limit else '')
+    elif log is not None and log.failure is not None and reason is None:
+        reason = 'the output log could not be written (%s)' % _sentence(log.failure)
+    try:
+        store.finish_run(run_id, state, status, rc, reason)
+    finally:
+        if private_dir:
+            artifacts.scrub(private_dir, redactor)
+        artifacts.prune(keep_artifacts())
+    exit_code = _exit_code(state, status, rc)
     if exit_code == EXIT_OK and options.fail_on:
         worst = SEVERITY_RANK[options.fail_on]
         if any(count for severity, count in ingest.stats.findings.items() if SEVERITY_RANK.get(severity, 9) <= worst):
             exit_code = EXIT_FINDINGS
-    return RunOutcome(run_id, state, status, rc, exit_code, ingest.stats)
+    return RunOutcome(run_id, state, status, rc, exit_code, ingest.stats, reason)
 
 
-def _write_private_json(directory, name, data):
-    path = os.path.join(directory, name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, 'w') as handle:
-        json.dump(data, handle)
-    return path
+def _recorded_playbook(playbook):
+    """Playbooks of the project are recorded by their path under it (playbooks/x.yml), others as given."""
+    relative = os.path.relpath(playbook, PROJECT_ROOT)
+    return playbook if relative.startswith('..') else relative
 
 
-def _scrub_artifacts(private_dir, redactor):
-    """Replace any secret value that still reached a file in the run directory."""
-    if not redactor.secrets:
-        return
-    for root, _dirs, files in os.walk(private_dir):
-        for name in files:
-            path = os.path.join(root, name)
-            try:
-                with open(path, encoding='utf-8', errors='surrogateescape') as handle:
-                    text = handle.read()
-            except OSError:
-                continue
-            cleaned = redactor.text(text)
-            if cleaned != text:
-                with open(path, 'w', encoding='utf-8', errors='surrogateescape') as handle:
-                    handle.write(cleaned)
+def _exit_code(state, status, rc):
+    if status == 'canceled':
+        return EXIT_INTERRUPTED
+    if state != COMPLETE or rc is None:      # stopped, no host, or the run could not go on
+        return EXIT_ERROR
+    return rc
 
 
-def _prune_artifacts(keep):
-    root = artifact_root()
-    runs = sorted((entry for entry in os.scandir(root) if entry.is_dir() and entry.name.startswith('run-')),
-                  key=lambda entry: entry.name)
-    for entry in runs[:max(0, len(runs) - keep)]:
-        shutil.rmtree(entry.path, ignore_errors=True)
+def _sentence(exc):
+    if isinstance(exc, OSError) and exc.strerror:
+        return '%s%s' % (exc.strerror, ' (%s)' % exc.filename if exc.filename else '')
+    return str(exc)
+
+
+def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, log):
+    """ansible-playbook under ansible-runner, with the environment it needs and extra vars through a pipe."""
+    pipe = artifacts.SecretPipe(private_dir, 'extravars.json', options.extravars)
+    try:
+        cmdline = [flag for flag, on in (('--check', options.check), ('--diff', options.diff)) if on]
+        cmdline += ['-e', '@' + pipe.path]
+        named = tuple(options.secret_env) + tuple(options.pass_env)
+
+        def on_event(event):
+            log.write(event)
+            return ingest(event)
+
+        def on_status(data, runner_config=None):
+            # `running` comes after the runner wrote its command artifact and before it starts the process.
+            if data.get('status') == 'running' and runner_config is not None:
+                artifacts.mask_command_artifact(runner_config.artifact_dir, redactor,
+                                                runenv.secret_names(runner_config.env, options.secret_env))
+
+        def cancel():
+            return bool((options.cancel and options.cancel()) or ingest.failure is not None)
+
+        runner = init_runner(
+            private_data_dir=private_dir, project_dir=PROJECT_ROOT, playbook=playbook, inventory=inventory,
+            limit=options.limit, cmdline=' '.join(shlex.quote(part) for part in cmdline), quiet=True,
+            event_handler=on_event, status_handler=on_status, cancel_callback=cancel, envvars=environment(),
+            suppress_env_files=True, verbosity=options.verbosity or None)
+        runner.config.suppress_output_file = True   # OutputLog writes ansible's output, masked
+        runner.config.env = runenv.child_environment(runner.config.env, os.environ, named)
+        runner.run()
+        return runner.status, runner.rc
+    finally:
+        pipe.close()
 
 
 # ---------------------------------------------------------------- in-memory runs (tests, small jobs)

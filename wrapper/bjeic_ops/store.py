@@ -4,20 +4,23 @@ Runs, host results, findings, ledger items, changes and drill records. A run is 
 only `complete` runs feed the current ledger, so an interrupted run never becomes current.
 Writes come in batches, one transaction each, so what is stored is always consistent.
 """
+import errno
+import functools
 import json
 import os
 import socket
 import sqlite3
 import time
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, create_engine, event, func, insert, select, update)
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import BjeicOpsError
+from . import BjeicOpsError, sqlite_file
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
 IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
 
@@ -42,6 +45,15 @@ runs = Table(
     Column('rc', Integer),
     Column('started_at', DateTime(timezone=True), nullable=False),
     Column('finished_at', DateTime(timezone=True)),
+    Column('reason', Text),                         # why a run failed or stopped, in words (schema 5)
+)
+
+# One row per fact about the store itself; `store_id` (a UUID made with the store) keeps the run artifacts of
+# two stores on one controller apart (schema 5).
+store_info = Table(
+    'store_info', metadata,
+    Column('key', String(50), primary_key=True),
+    Column('value', String(500), nullable=False),
 )
 
 host_results = Table(
@@ -180,14 +192,112 @@ MIGRATIONS = {
     2: lambda conn: metadata.create_all(conn, tables=[drills]),
     3: lambda conn: metadata.create_all(conn, tables=[incidents, incident_events, duty_watches]),
     4: lambda conn: metadata.create_all(conn, tables=[cloud_events]),
+    5: lambda conn: _migrate_5(conn),
 }
+
+
+def _migrate_5(conn):
+    from sqlalchemy import inspect
+    if 'reason' not in {column['name'] for column in inspect(conn).get_columns('runs')}:
+        conn.exec_driver_sql('ALTER TABLE runs ADD COLUMN reason TEXT')
+    metadata.create_all(conn, tables=[store_info])
 
 
 SCHEMA_LOCK_KEY = 0x626a6569   # 'bjei': the PostgreSQL advisory lock held while the schema is made
 
 
 class StoreError(BjeicOpsError):
-    pass
+    """The store cannot do what was asked; `kind` says why in one word (full, readonly, locked, corrupt,
+    foreign, unreachable, schema, error) so callers can decide, the message says it to an operator."""
+
+    def __init__(self, message, kind='error'):
+        super().__init__(message)
+        self.kind = kind
+
+
+# SQLite and driver messages -> (kind, what to tell the operator)
+_ERROR_KINDS = (
+    ('database or disk is full', 'full', 'the disk holding it is full: free space there'),
+    ('no space left on device', 'full', 'the disk holding it is full: free space there'),
+    ('readonly database', 'readonly', 'it is read-only here (file mode or a read-only file system)'),
+    ('read-only file system', 'readonly', 'it is on a read-only file system'),
+    ('database is locked', 'locked', 'another process holds its lock: try again when that run has finished'),
+    ('malformed', 'corrupt', 'the file is damaged: restore it from its backup (`sqlite3 FILE .recover` may save '
+                             'its content)'),
+    ('file is not a database', 'corrupt', 'the file is not an SQLite database'),
+    ('unable to open database file', 'unopenable', 'the file cannot be opened: check that its directory exists '
+                                                   'and is writable'),
+    ('connection refused', 'unreachable', 'the database server does not answer'),
+    ('could not connect', 'unreachable', 'the database server does not answer'),
+    ('could not translate host name', 'unreachable', 'the database server\'s name does not resolve'),
+    ('password authentication failed', 'unreachable', 'the server refused the login'),
+)
+
+
+def store_error(exc, url, doing, path=None):
+    """One operator sentence for a failed store operation."""
+    text = str(getattr(exc, 'orig', None) or exc)
+    first = text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        first = 'no space left on device'
+    if path and 'unable to open' in first and _read_only_fs(path):
+        first = 'read-only file system'
+    for needle, kind, advice in _ERROR_KINDS:
+        if needle in first.lower():
+            return StoreError('cannot %s the store at %s: %s (%s)' % (doing, _safe_url(url), advice, first), kind)
+    return StoreError('cannot %s the store at %s: %s' % (doing, _safe_url(url), first))
+
+
+def _read_only_fs(path):
+    try:
+        return bool(os.statvfs(os.path.dirname(path)).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _translating(doing):
+    """Turn database errors of a Store method into one StoreError sentence: no driver traceback reaches a user."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except (SQLAlchemyError, sqlite3.Error, OverflowError) as exc:
+                raise store_error(exc, self.url, doing, self.path)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                raise store_error(exc, self.url, doing, self.path)
+        return wrapper
+    return decorate
+
+
+def _translate_store_errors(cls):
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith('_'):
+            doing = 'read' if name in _READERS else 'write to'
+            setattr(cls, name, _translating(doing)(member))
+    return cls
+
+
+_READERS = {'version', 'store_id', 'get_run', 'list_runs', 'host_results', 'findings', 'latest_complete_run',
+            'ledger', 'changes', 'drills', 'runs_between', 'latest_run', 'findings_between', 'observations',
+            'get_incident', 'incidents', 'incident_events', 'watches', 'get_watch', 'latest_imports', 'cloud_events',
+            'history', 'get_change', 'count'}
+
+
+def busy_timeout():
+    """Seconds to wait for another writer (BJEIC_OPS_STORE_TIMEOUT, default 30)."""
+    value = os.environ.get('BJEIC_OPS_STORE_TIMEOUT', '30')
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if not 0 < seconds <= 3600:
+        raise StoreError('BJEIC_OPS_STORE_TIMEOUT must be a number of seconds between 0 and 3600, got %r' % value)
+    return seconds
 
 
 def now():
@@ -196,7 +306,7 @@ def now():
 
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
-    cursor.execute('PRAGMA busy_timeout=30000')     # two runs at once wait, not fail
+    cursor.execute('PRAGMA busy_timeout=%d' % (busy_timeout() * 1000))   # two runs at once wait, not fail
     _set_wal(cursor)                                # readers do not block the writer
     cursor.execute('PRAGMA synchronous=NORMAL')
     cursor.execute('PRAGMA foreign_keys=ON')
@@ -227,36 +337,91 @@ def _pid_alive(pid):
     return True
 
 
+@_translate_store_errors
 class Store:
-    def __init__(self, url):
+    """The store at `url`. `readonly=True` opens it for reading only (no schema change, no reaping, nothing
+    written): for listings and documents on a full disk or read-only media."""
+
+    def __init__(self, url, readonly=False):
         self.url = url
+        self.readonly = readonly
+        self.path = None
+        self.reaped = []
+        if not isinstance(url, str) or '://' not in url:
+            raise StoreError('the store URL %r is not a URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)'
+                             % (url,))
         try:
             if url.startswith('sqlite'):
-                self.engine = create_engine(url, connect_args={'timeout': 30})
-                event.listen(self.engine, 'connect', _sqlite_pragmas)
+                self.path = sqlite_file.path_of(url)
+                if self.path:
+                    sqlite_file.prepare(self.path, create=not readonly)
+                if readonly and self.path:
+                    path, timeout = self.path, busy_timeout()
+                    self.engine = create_engine('sqlite://', creator=lambda: sqlite_file.connect_readonly(path, timeout))
+                else:
+                    self.engine = create_engine(url, connect_args={'timeout': busy_timeout()})
+                    event.listen(self.engine, 'connect', _sqlite_pragmas)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
-            self._migrate()
-        except SQLAlchemyError as exc:
-            raise StoreError('cannot open the store at %s: %s' % (_safe_url(url), exc.__class__.__name__ + ': ' + str(exc).splitlines()[0]))
-        self.reap_stale_runs()
+        except sqlite_file.StoreFileError as exc:
+            raise StoreError(str(exc), 'foreign' if 'not a bjeic-ops store' in str(exc) else 'corrupt')
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StoreError('cannot open the store at %s: %s' % (_safe_url(url), str(exc).splitlines()[0]))
+        try:
+            if readonly:
+                self._check_readable()
+            else:
+                self._migrate()
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            raise store_error(exc, url, 'open', self.path)
+        if not readonly:
+            if self.path:
+                sqlite_file.keep_reserve(self.path)
+            try:
+                self.reaped = self.reap_stale_runs()
+            except StoreError as exc:
+                if exc.kind not in ('full', 'readonly', 'locked'):
+                    raise
+                # Reading must still work on a full disk; the stale runs are marked the next time it can write.
 
     # ------------------------------------------------------------ schema
+    def _check_readable(self):
+        with self.engine.connect() as conn:
+            from sqlalchemy import inspect
+            tables = set(inspect(conn).get_table_names())
+            if 'schema_version' not in tables:
+                raise StoreError('the store at %s is empty or not a bjeic-ops store' % _safe_url(self.url), 'schema')
+            current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+        if current != SCHEMA_VERSION:
+            raise StoreError('the store at %s has schema version %s and this bjeic-ops reads %d: it can only be '
+                             'upgraded where it is writable' % (_safe_url(self.url), current, SCHEMA_VERSION), 'schema')
+
     def _migrate(self):
+        from sqlalchemy import inspect
         with self.engine.begin() as conn:
             self._lock_schema(conn)
-            metadata.create_all(conn, tables=[schema_version])
-            current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+            tables = set(inspect(conn).get_table_names())
+            if tables and not sqlite_file.OUR_TABLES <= tables:
+                raise StoreError('%s is not a bjeic-ops store: it holds tables of another application (%s); nothing '
+                                 'was changed' % (_safe_url(self.url), ', '.join(sorted(tables)[:8])), 'foreign')
+            current = conn.execute(select(func.max(schema_version.c.version))).scalar() if tables else None
             if current is None:
                 metadata.create_all(conn)
                 conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
-                return
-            if current > SCHEMA_VERSION:
+            elif current > SCHEMA_VERSION:
                 raise StoreError('the store has schema version %d, newer than this bjeic-ops knows (%d): upgrade bjeic-ops'
-                                 % (current, SCHEMA_VERSION))
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[version](conn)
-                conn.execute(insert(schema_version).values(version=version))
+                                 % (current, SCHEMA_VERSION), 'schema')
+            else:
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[version](conn)
+                    conn.execute(insert(schema_version).values(version=version))
+            if conn.execute(select(store_info.c.value).where(store_info.c.key == 'store_id')).scalar() is None:
+                conn.execute(insert(store_info).values(key='store_id', value=uuid.uuid4().hex))
+
+    def store_id(self):
+        """This store's own id: stable for its life, different for every store ever made."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(store_info.c.value).where(store_info.c.key == 'store_id')).scalar()
 
     def _lock_schema(self, conn):
         """Hold the store's write lock while the schema is checked and made: two bjeic-ops started at once on a
@@ -280,13 +445,23 @@ class Store:
                 ticket=ticket, extra_vars=extra_vars or {}, controller=socket.gethostname(), pid=os.getpid(),
                 state=RUNNING, started_at=now())).inserted_primary_key[0]
 
-    def finish_run(self, run_id, state, status=None, rc=None):
-        with self.engine.begin() as conn:
-            conn.execute(update(runs).where(runs.c.id == run_id).values(
-                state=state, status=status, rc=rc, finished_at=now()))
+    def finish_run(self, run_id, state, status=None, rc=None, reason=None):
+        """Record how a run ended. On a full disk the reserve kept beside an SQLite store is given back first,
+        so that even then the run is recorded with its reason instead of being left `running`."""
+        values = dict(state=state, status=status, rc=rc, finished_at=now(), reason=reason)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+        except SQLAlchemyError as exc:
+            if store_error(exc, self.url, 'write to').kind != 'full' or not (
+                    self.path and sqlite_file.release_reserve(self.path)):
+                raise
+            with self.engine.begin() as conn:
+                conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
     def reap_stale_runs(self):
-        """Runs left `running` by a controller process on this machine that is gone (kill -9, crash)."""
+        """Runs left `running` by a controller process on this machine that is gone (kill -9, crash).
+        Returns their ids; on a store that cannot be written now (full, locked) they are left for later."""
         host = socket.gethostname()
         with self.engine.begin() as conn:
             rows = conn.execute(select(runs.c.id, runs.c.pid).where(
@@ -294,7 +469,8 @@ class Store:
             dead = [row.id for row in rows if not row.pid or not _pid_alive(row.pid)]
             if dead:
                 conn.execute(update(runs).where(runs.c.id.in_(dead)).values(
-                    state=INCOMPLETE, status='killed', finished_at=now()))
+                    state=INCOMPLETE, status='killed', finished_at=now(),
+                    reason='the controller process ended without finishing the run (killed or crashed)'))
         return dead
 
     def write_batch(self, rows):

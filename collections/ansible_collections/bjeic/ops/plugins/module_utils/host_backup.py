@@ -43,22 +43,29 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def write_atomic(path, data, mode=None, uid=None, gid=None):
-    """Write bytes to `path` through a temporary file in the same directory, then rename."""
+def write_atomic(module, path, data, mode=None, uid=None, gid=None):
+    """Write bytes to `path` through a temporary file beside it and AnsibleModule.atomic_move, which keeps
+    what a plain rename loses: the file's SELinux context (a new file gets the policy's default: a restored
+    /etc/shadow must stay shadow_t or logins stop on an enforcing host), its ACLs and other extended
+    attributes. Then owner and mode are set as asked. The umask is 077 meanwhile, so a file that did not
+    exist is never readable by others, not even for a moment."""
     directory = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.bjeic-')
+    umask = os.umask(0o077)
     try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        if uid is not None:
-            os.chown(tmp, uid, gid)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.bjeic-')
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(data)
+            module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    finally:
+        os.umask(umask)
+    if uid is not None:
+        os.chown(path, uid, gid)   # before chmod: chown clears setuid bits
+    if mode is not None:
+        os.chmod(path, mode)
 
 
 def file_state(path):
@@ -83,14 +90,15 @@ def new_backup_id(now=None):
 class Backup(object):
     """One backup directory. Create with Backup.create(), open an old one with Backup.load()."""
 
-    def __init__(self, root, backup_id, manifest):
+    def __init__(self, root, backup_id, manifest, module):
+        self.module = module   # the AnsibleModule: its atomic_move writes every file
         self.root = root
         self.id = backup_id
         self.directory = os.path.join(root, backup_id)
         self.manifest = manifest
 
     @classmethod
-    def create(cls, root, purpose, host):
+    def create(cls, root, purpose, host, module):
         if not os.path.isdir(root):
             os.makedirs(root, 0o700)
         os.chmod(root, 0o700)
@@ -99,12 +107,12 @@ class Backup(object):
         os.makedirs(os.path.join(directory, 'files'), 0o700)
         manifest = {'id': backup_id, 'purpose': purpose, 'host': host, 'state': 'open',
                     'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'entries': []}
-        backup = cls(root, backup_id, manifest)
+        backup = cls(root, backup_id, manifest, module)
         backup.save_manifest()
         return backup
 
     @classmethod
-    def load(cls, root, backup_id):
+    def load(cls, root, backup_id, module):
         if not backup_id or '/' in backup_id or backup_id.startswith('.'):
             raise BackupError('backup_id %r is not a backup id (like 20261126T101500Z-1a2b3c)' % backup_id)
         path = os.path.join(root, backup_id, 'manifest.json')
@@ -118,7 +126,7 @@ class Backup(object):
         except ValueError as exc:
             raise BackupError('the manifest of backup %s (%s) is corrupt (%s): nothing was restored; '
                               'restore by hand from %s/files' % (backup_id, path, exc, os.path.dirname(path)))
-        backup = cls(root, backup_id, manifest)
+        backup = cls(root, backup_id, manifest, module)
         for entry in backup.files():
             if entry['existed'] and entry['kind'] == 'file':
                 blob = os.path.join(backup.directory, 'files', entry['blob'])
@@ -130,7 +138,7 @@ class Backup(object):
     # ---------------------------------------------------------------- recording
     def save_manifest(self):
         data = json.dumps(self.manifest, indent=1, sort_keys=True).encode('utf-8')
-        write_atomic(os.path.join(self.directory, 'manifest.json'), data, mode=0o600)
+        write_atomic(self.module, os.path.join(self.directory, 'manifest.json'), data, mode=0o600)
 
     def files(self):
         return [entry for entry in self.manifest['entries'] if entry['type'] == 'file']
@@ -207,5 +215,5 @@ class Backup(object):
             data = handle.read()
         if current is not None and current['kind'] == 'link':
             os.unlink(path)
-        write_atomic(path, data, mode=entry['mode'], uid=entry['uid'], gid=entry['gid'])
+        write_atomic(self.module, path, data, mode=entry['mode'], uid=entry['uid'], gid=entry['gid'])
         return True

@@ -139,8 +139,9 @@ def services_needing_restart(proc='/proc'):
 class Transactions(object):
     """The transaction records under one root directory."""
 
-    def __init__(self, root):
+    def __init__(self, root, module):
         self.root = root
+        self.module = module   # the AnsibleModule: its atomic_move writes the records
 
     def path(self, txn_id):
         return os.path.join(self.root, txn_id)
@@ -158,7 +159,7 @@ class Transactions(object):
 
     def save(self, record):
         data = json.dumps(record, indent=1, sort_keys=True).encode('utf-8')
-        write_atomic(os.path.join(self.path(record['id']), 'record.json'), data, mode=0o600)
+        write_atomic(self.module, os.path.join(self.path(record['id']), 'record.json'), data, mode=0o600)
 
     def discard(self, record):
         """Remove a transaction that changed nothing (refused before the package manager ran)."""

@@ -416,7 +416,8 @@ class Run(object):
 
     def ensure_backup(self):
         if self.backup is None:
-            self.backup = Backup.create(self.module.params['backup_root'], 'linux_harden mlps3 enforce', self.host.name)
+            self.backup = Backup.create(self.module.params['backup_root'], 'linux_harden mlps3 enforce', self.host.name,
+                                        self.module)
         return self.backup
 
     def change(self, obj, action, before, after):
@@ -445,7 +446,7 @@ class Run(object):
         directory = os.path.dirname(path)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        write_atomic(path, content.encode('utf-8', 'surrogateescape'), mode=mode,
+        write_atomic(self.module, path, content.encode('utf-8', 'surrogateescape'), mode=mode,
                      uid=info.st_uid if info else 0, gid=info.st_gid if info else 0)
         return True
 
@@ -1377,7 +1378,7 @@ def main():
 
     if params['mode'] == 'rollback':
         try:
-            backup = Backup.load(params['backup_root'], params['backup_id'])
+            backup = Backup.load(params['backup_root'], params['backup_id'], module)
             if backup.manifest.get('state') == 'rolled-back':
                 result.update(backup_id=backup.id, msg='backup %s was already rolled back on %s'
                               % (backup.id, backup.manifest.get('closed')))

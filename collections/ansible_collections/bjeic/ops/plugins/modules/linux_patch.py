@@ -295,7 +295,7 @@ class Patcher(object):
         self.params = module.params
         self.host = socket.gethostname()
         self.backend = pick_backend(module, self.params['backend'], self.run)
-        self.store = Transactions(self.params['state_dir'])
+        self.store = Transactions(self.params['state_dir'], module)
         self.result = dict(changed=False, backend=self.backend.name, updates=[], new_packages=[], removals=[],
                            transaction_id=None, packages=[], reboot_required=False, services_restart=[],
                            snapshot=None, changes=[], rollback=None, findings=[], ledger=[])
