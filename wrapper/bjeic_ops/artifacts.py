@@ -3,10 +3,9 @@
 What lives on disk during a run, and for how long:
 - extra vars reach ansible-playbook through a named pipe (mode 0600): it reads them once at start-up and
   they never exist as a file;
-- ansible-runner writes its `command` artifact (command line and environment) just before it starts the
-  process; the status callback that follows at once, before the process starts, rewrites it with every
-  secret masked. A run killed in between leaves it for the next open of the store, which deletes the
-  `command` artifact of every run it reaps;
+- secret environment variables reach it through a second pipe, read by the launcher (launch.py) that
+  becomes ansible-playbook: ansible-runner's `command` artifact, which records the environment it starts a
+  process with, never holds them; it holds only the variables a run is allowed (runenv.py);
 - ansible's output is written by us, not by the runner, already masked (`stdout`);
 - job events are not kept (the ingestor returns False): results live in the store, redacted. ansible-runner's
   display callback hands each event's data to the runner through a 0600 file in `job_events/`, which the
@@ -76,22 +75,6 @@ class SecretPipe:
             pass
 
 
-def mask_command_artifact(artifact_dir, redactor, secret_names):
-    """Rewrite ansible-runner's `command` artifact with the values of secret variables masked."""
-    path = os.path.join(artifact_dir, 'command')
-    try:
-        with open(path, encoding='utf-8') as handle:
-            command = json.load(handle)
-    except (OSError, ValueError):
-        return
-    env = command.get('env') or {}
-    for name in env:
-        if name in secret_names:
-            env[name] = redactor.mask
-    masked = redactor.data(command)
-    write_private(path, json.dumps(masked, ensure_ascii=False).encode('utf-8'))
-
-
 def write_private(path, data):
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -112,15 +95,22 @@ class OutputLog:
     def __init__(self, path, redactor):
         self.redactor = redactor
         self.failure = None
+        self.last_error = None     # ansible's last "ERROR" line, for the reason of a run that failed early
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._handle = os.fdopen(fd, 'w', encoding='utf-8', errors='replace')
 
     def write(self, event):
         text = event.get('stdout')
-        if not text or self._handle is None:
+        if not text:
+            return
+        text = self.redactor.text(text)
+        for line in text.splitlines():
+            if line.startswith(('ERROR!', '[ERROR]')):
+                self.last_error = line.split(':', 1)[-1].strip() if line.startswith('[ERROR]') else line[6:].strip()
+        if self._handle is None:
             return
         try:
-            self._handle.write(self.redactor.text(text) + '\n')
+            self._handle.write(text + '\n')
             self._handle.flush()
         except OSError as exc:
             self.failure = exc

@@ -43,6 +43,22 @@ def whole_number(low, high=MAX_ID):
     return parse
 
 
+def words(limit):
+    """A piece of text for the record: not empty, no control characters, at most `limit` characters."""
+    def parse(text):
+        if not text.strip():
+            raise argparse.ArgumentTypeError('must not be empty')
+        if len(text) > limit:
+            raise argparse.ArgumentTypeError('is %d characters long; at most %d' % (len(text), limit))
+        if printable(text.replace('\n', ' ').replace('\t', ' ')) != text.replace('\n', ' ').replace('\t', ' '):
+            raise argparse.ArgumentTypeError('%s holds control characters' % _short(text))
+        return text
+    return parse
+
+
+NAME, LINE, TEXT = words(200), words(500), words(10000)
+
+
 def share(text):
     try:
         value = float(text)
@@ -127,12 +143,12 @@ def build_parser():
     run = sub.add_parser('run', help='run a playbook and record it', epilog=EPILOG)
     run.add_argument('playbook', help='path, or a name under playbooks/ (daily_inspection.yml)')
     run.add_argument('-i', '--inventory', required=True)
-    run.add_argument('-l', '--limit')
+    run.add_argument('-l', '--limit', type=words(1000))
     run.add_argument('-C', '--check', action='store_true')
     run.add_argument('-D', '--diff', action='store_true')
     run.add_argument('-e', '--extra-vars', action='append', default=[], metavar='VARS')
-    run.add_argument('--ticket', help='change ticket id recorded with every change')
-    run.add_argument('--operator', default=default_operator(),
+    run.add_argument('--ticket', type=NAME, help='change ticket id recorded with every change')
+    run.add_argument('--operator', type=NAME, default=default_operator(),
                      help='who runs it (default: BJEIC_OPS_OPERATOR, else the login name)')
     run.add_argument('--secret-env', action='append', default=[], metavar='NAME',
                      help='environment variable the run needs whose value must never be stored (repeatable)')
@@ -148,7 +164,7 @@ def build_parser():
     fnd = sub.add_parser('findings', help='findings of a run (default: the latest complete run)')
     fnd.add_argument('--run', type=whole_number(1))
     fnd.add_argument('--severity', action='append', choices=('critical', 'warning', 'info'))
-    fnd.add_argument('--host')
+    fnd.add_argument('--host', type=words(255))
     _output_options(fnd)
 
     led = sub.add_parser('ledger', help='the current ledger of a kind, or `ledger diff KIND` for drift')
@@ -161,7 +177,7 @@ def build_parser():
 
     chg = sub.add_parser('changes', help='change records (变更记录单)')
     chg.add_argument('--since')
-    chg.add_argument('--host')
+    chg.add_argument('--host', type=words(255))
     chg.add_argument('--run', type=whole_number(1))
     _output_options(chg)
 
@@ -187,41 +203,41 @@ def build_parser():
     inc_open = inc_sub.add_parser('open', help='record a new incident; its clocks start now')
     inc_open.add_argument('--level', type=whole_number(1, 4), required=True,
                           help='1 (most severe, 2 h to resolve) .. 4 (16 h)')
-    inc_open.add_argument('--host', required=True)
-    inc_open.add_argument('--summary', required=True)
-    inc_open.add_argument('--ticket')
+    inc_open.add_argument('--host', type=words(255), required=True)
+    inc_open.add_argument('--summary', type=TEXT, required=True)
+    inc_open.add_argument('--ticket', type=NAME)
     inc_ack = inc_sub.add_parser('ack', help='a support line responds')
     inc_ack.add_argument('incident_id', type=whole_number(1))
     inc_ack.add_argument('--line', choices=('first', 'second'), default='first')
-    inc_ack.add_argument('--text')
+    inc_ack.add_argument('--text', type=TEXT)
     inc_esc = inc_sub.add_parser('escalate', help='hand to the second line; its 30-minute clock starts')
     inc_esc.add_argument('incident_id', type=whole_number(1))
-    inc_esc.add_argument('--text')
+    inc_esc.add_argument('--text', type=TEXT)
     inc_note = inc_sub.add_parser('note', help='add a line to the timeline')
     inc_note.add_argument('incident_id', type=whole_number(1))
-    inc_note.add_argument('text')
+    inc_note.add_argument('text', type=TEXT)
     inc_res = inc_sub.add_parser('resolve', help='close the incident; its clocks stop')
     inc_res.add_argument('incident_id', type=whole_number(1))
-    inc_res.add_argument('--resolution', required=True)
+    inc_res.add_argument('--resolution', type=TEXT, required=True)
     inc_list = inc_sub.add_parser('list', help='incidents with their service-level state (overdue ones first)')
     inc_list.add_argument('--open', action='store_true', help='only those not resolved')
     inc_list.add_argument('--lang', choices=('zh', 'en'), default='en')
     for parser_ in (inc_open, inc_ack, inc_esc, inc_note, inc_res):
-        parser_.add_argument('--operator', default=default_operator())
+        parser_.add_argument('--operator', type=NAME, default=default_operator())
         parser_.add_argument('--at', help='when it happened, if not now (YYYY-MM-DDTHH:MM, local time)')
 
     duty = sub.add_parser('duty', help='special-period security watches (特殊时期安全值守)')
     duty_sub = duty.add_subparsers(dest='action', required=True)
     duty_start = duty_sub.add_parser('start', help='begin a watch; run playbooks/special_duty.yml every hour during it')
-    duty_start.add_argument('--name', required=True, help='e.g. "2026 National Day watch"')
-    duty_start.add_argument('--notes')
+    duty_start.add_argument('--name', type=LINE, required=True, help='e.g. "2026 National Day watch"')
+    duty_start.add_argument('--notes', type=TEXT)
     duty_stop = duty_sub.add_parser('stop', help='end the watch that is on')
     duty_report = duty_sub.add_parser('report', help='the duty inspection record (值守巡检记录) of a watch')
     duty_report.add_argument('watch_id', type=whole_number(1), nargs='?', help='default: the newest watch')
     _document_options(duty_report)
     duty_sub.add_parser('list', help='watches recorded')
     for parser_ in (duty_start, duty_stop):
-        parser_.add_argument('--operator', default=default_operator())
+        parser_.add_argument('--operator', type=NAME, default=default_operator())
         parser_.add_argument('--at', help='when, if not now (YYYY-MM-DDTHH:MM, local time)')
 
     cld = sub.add_parser('cloud', help='cloud resource ledger (云资源台账): import, lifecycle, reconcile, right-sizing')
@@ -231,21 +247,21 @@ def build_parser():
     source.add_argument('file', nargs='?', help='the export file (.csv, .xlsx, .json)')
     source.add_argument('--inventory', help='any Ansible inventory, dynamic ones included (ansible-inventory --list)')
     cld_imp.add_argument('--mapping', required=True, help='YAML file mapping the export to ledger attributes')
-    cld_imp.add_argument('--operator', default=default_operator())
+    cld_imp.add_argument('--operator', type=NAME, default=default_operator())
     for action, text in (('request', 'record a request for a new resource (申请)'),
                          ('change', 'record a change to a resource (变更)'),
                          ('reclaim', 'record that a resource was reclaimed (回收)')):
         parser_ = cld_sub.add_parser(action, help=text)
-        parser_.add_argument('resource', help='TYPE:ID or TYPE:NAME, TYPE one of vm, disk, secgroup, backup')
-        parser_.add_argument('--ticket', required=True)
-        parser_.add_argument('--reason', required=True)
+        parser_.add_argument('resource', type=LINE, help='TYPE:ID or TYPE:NAME, TYPE one of vm, disk, secgroup, backup')
+        parser_.add_argument('--ticket', type=NAME, required=True)
+        parser_.add_argument('--reason', type=TEXT, required=True)
         parser_.add_argument('--set', action='append', default=[], metavar='ATTR=VALUE',
                              help='what was requested or changed, e.g. cpu_count=8 (repeatable)')
-        parser_.add_argument('--operator', default=default_operator())
+        parser_.add_argument('--operator', type=NAME, default=default_operator())
         parser_.add_argument('--at', help='when, if not now (YYYY-MM-DDTHH:MM, local time)')
     cld_list = cld_sub.add_parser('list', help='every resource with its platform state, host report and lifecycle')
     cld_hist = cld_sub.add_parser('history', help="a resource's records and observed changes (履历)")
-    cld_hist.add_argument('resource')
+    cld_hist.add_argument('resource', type=LINE)
     cld_rec = cld_sub.add_parser('reconcile', help='platform export against lifecycle records and host reports')
     cld_opt = cld_sub.add_parser('optimize', help='right-sizing from inspection history (资源配置优化)')
     cld_opt.add_argument('--days', type=whole_number(1, 3660), default=30)
@@ -261,8 +277,8 @@ def build_parser():
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=whole_number(1))
     rb.add_argument('-C', '--check', action='store_true')
-    rb.add_argument('--ticket')
-    rb.add_argument('--operator', default=default_operator())
+    rb.add_argument('--ticket', type=NAME)
+    rb.add_argument('--operator', type=NAME, default=default_operator())
     return parser
 
 
@@ -348,6 +364,7 @@ def cmd_runs(args, store):
 
 
 def cmd_findings(args, store):
+    _known_run(store, args.run)
     rows = [{'run_id': f['run_id'], 'host': f['host'], 'severity': f['severity'], 'check': f['check_id'],
              'subject': f['subject'], 'value': f['value'], 'message': f['message']}
             for f in store.findings(args.run, args.severity, args.host)]
@@ -394,6 +411,7 @@ def cmd_ledger(args, store):
 
 
 def cmd_changes(args, store):
+    _known_run(store, args.run)
     since = parse_when(args.since) if args.since else None
     rows = [{'id': c['id'], 'at': c['at'], 'host': c['host'], 'task': c['task'], 'module': c['module'],
              'object': c['object'], 'action': c['action'], 'before': c['before'], 'after': c['after'],
@@ -404,6 +422,7 @@ def cmd_changes(args, store):
 
 
 def cmd_drills(args, store):
+    _known_run(store, args.run)
     since = parse_when(args.since) if args.since else None
     rows = []
     for d in store.drills(since, args.run):
@@ -534,6 +553,11 @@ def cmd_cloud(args, store):
 def _words(cloud, rows, args):
     """Our codes (in_use, reclaim ...) in the document's language; JSON keeps the codes for machines."""
     return rows if args.format == 'json' else cloud.localize(rows, args.lang)
+
+
+def _known_run(store, run_id):
+    if run_id is not None:
+        store.get_run(run_id)   # says "no run N in the store" instead of showing an empty table
 
 
 def _need_out(args):

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 
+from . import BjeicOpsError
 from .i18n import label
 
 FORMATS = ('table', 'csv', 'json', 'xlsx')
@@ -51,12 +52,20 @@ def columns_of(rows):
 def atomic_write(path, write, binary=False):
     """Write through a temporary file in the same directory, then rename: no half-written export."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.bjeic-ops-')
+    if os.path.isdir(path):
+        raise BjeicOpsError('cannot write %s: it is a directory; give a file name' % path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.bjeic-ops-')
+    except OSError as exc:
+        raise BjeicOpsError('cannot write %s: %s (%s)' % (path, exc.strerror, directory))
     try:
         with os.fdopen(fd, 'wb' if binary else 'w', **({} if binary else {'encoding': 'utf-8-sig', 'newline': ''})) as handle:
             write(handle)
         os.chmod(tmp, 0o640)
         os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise BjeicOpsError('cannot write %s: %s' % (path, exc.strerror))
     except BaseException:
         os.unlink(tmp)
         raise

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import ansible_runner
 from ansible_runner.interface import init_runner
 
-from . import BjeicOpsError, artifacts, runenv
+from . import BjeicOpsError, artifacts, launch, runenv
 from .ingest import EVENT_STATUS, Ingestor
 from .inventory import CheckedInventory
 from .paths import keep_artifacts
@@ -74,7 +74,30 @@ def resolve_playbook(playbook):
         path = os.path.join(playbooks, playbook)
     if not os.path.isfile(path):
         raise PlaybookNotFound('no playbook at %s (give a path, or a name under %s)' % (path, playbooks))
+    _check_playbook_yaml(path)
     return path
+
+
+def _check_playbook_yaml(path):
+    """Refuse a playbook that is not YAML before anything is recorded; ansible-playbook would exit 4, which
+    also means 'a host was unreachable'. Ansible's own tags (!vault, !unsafe) are accepted unread."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_multi_constructor('!', lambda loader, suffix, node: None)
+    try:
+        with open(path, encoding='utf-8') as handle:
+            plays = yaml.load(handle, Loader=Loader)   # noqa: S506 - a SafeLoader that ignores tags
+    except UnicodeDecodeError:
+        raise PlaybookNotFound('the playbook %s is not UTF-8 text' % path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = ' at line %d' % (mark.line + 1) if mark else ''
+        raise PlaybookNotFound('the playbook %s is not valid YAML%s (%s); nothing was run'
+                               % (path, where, getattr(exc, 'problem', None) or exc))
+    if not isinstance(plays, list) or not plays:
+        raise PlaybookNotFound('the playbook %s is not a list of plays; nothing was run' % path)
 
 
 def environment():
@@ -141,9 +164,14 @@ def execute(options, store, observer=None):
         state, status = INCOMPLETE, 'failed'
         reason = 'stopped: %s; what it did before is recorded up to there' % ingest.failure
     elif state == COMPLETE and not ingest.stats.hosts_targeted:
-        state, status = INCOMPLETE, NO_HOSTS
-        reason = 'no play of %s matched a host of %s%s' % (os.path.basename(playbook), inventory.path,
-                                                            ' within --limit %s' % options.limit if options.limit else '')
+        if rc:
+            state = INCOMPLETE
+            reason = 'ansible-playbook stopped before it reached a host (rc %s)%s' % (
+                rc, ': ' + log.last_error if log is not None and log.last_error else '')
+        else:
+            state, status = INCOMPLETE, NO_HOSTS
+            reason = 'no play of %s matched a host of %s%s' % (
+                os.path.basename(playbook), inventory.path, ' within --limit %s' % options.limit if options.limit else '')
     elif log is not None and log.failure is not None and reason is None:
         reason = 'the output log could not be written (%s)' % _sentence(log.failure)
     try:
@@ -181,37 +209,50 @@ def _sentence(exc):
 
 
 def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, log):
-    """ansible-playbook under ansible-runner, with the environment it needs and extra vars through a pipe."""
-    pipe = artifacts.SecretPipe(private_dir, 'extravars.json', options.extravars)
+    """ansible-playbook under ansible-runner, with the environment it needs; extra vars and secret variables
+    reach it through pipes, never through a file or the environment ansible-runner records."""
+    kept = [name for name in os.environ if name in options.secret_env or name in options.pass_env
+            or runenv.passed(name)]
+    secrets = runenv.secret_names(kept, options.secret_env)
+    pipes = [artifacts.SecretPipe(private_dir, 'extravars.json', options.extravars)]
     try:
+        envvars = environment()
+        if secrets:
+            pipes.append(artifacts.SecretPipe(private_dir, 'environment.json',
+                                              {name: os.environ[name] for name in secrets}))
+            envvars[launch.PIPE_VARIABLE] = pipes[-1].path
         cmdline = [flag for flag, on in (('--check', options.check), ('--diff', options.diff)) if on]
-        cmdline += ['-e', '@' + pipe.path]
-        named = tuple(options.secret_env) + tuple(options.pass_env)
+        cmdline += ['-e', '@' + pipes[0].path, playbook]   # with a `binary`, the runner leaves the playbook to us
 
         def on_event(event):
             log.write(event)
             return ingest(event)
 
-        def on_status(data, runner_config=None):
-            # `running` comes after the runner wrote its command artifact and before it starts the process.
-            if data.get('status') == 'running' and runner_config is not None:
-                artifacts.mask_command_artifact(runner_config.artifact_dir, redactor,
-                                                runenv.secret_names(runner_config.env, options.secret_env))
-
         def cancel():
             return bool((options.cancel and options.cancel()) or ingest.failure is not None)
 
         runner = init_runner(
-            private_data_dir=private_dir, project_dir=PROJECT_ROOT, playbook=playbook, inventory=inventory,
+            private_data_dir=private_dir, project_dir=PROJECT_ROOT, inventory=inventory,
             limit=options.limit, cmdline=' '.join(shlex.quote(part) for part in cmdline), quiet=True,
-            event_handler=on_event, status_handler=on_status, cancel_callback=cancel, envvars=environment(),
+            binary=launcher(), event_handler=on_event, cancel_callback=cancel, envvars=envvars,
             suppress_env_files=True, verbosity=options.verbosity or None)
         runner.config.suppress_output_file = True   # OutputLog writes ansible's output, masked
-        runner.config.env = runenv.child_environment(runner.config.env, os.environ, named)
+        runner.config.env = runenv.child_environment(runner.config.env, os.environ,
+                                                     set(options.pass_env) - secrets, dropped=secrets)
         runner.run()
         return runner.status, runner.rc
     finally:
-        pipe.close()
+        for pipe in pipes:
+            pipe.close()
+
+
+def launcher():
+    """The bjeic-ops-ansible-playbook command installed beside this interpreter (see launch.py)."""
+    path = os.path.join(os.path.dirname(sys.executable), 'bjeic-ops-ansible-playbook')
+    if not os.access(path, os.X_OK):
+        raise BjeicOpsError('%s is missing: reinstall bjeic-ops (pip install .) so that its commands are in place'
+                            % path)
+    return path
 
 
 # ---------------------------------------------------------------- in-memory runs (tests, small jobs)

@@ -20,13 +20,13 @@ def passed(name):
     return name in PASSED or name.startswith(PASSED_PREFIXES)
 
 
-def child_environment(prepared, parent, named=()):
+def child_environment(prepared, parent, named=(), dropped=()):
     """The environment for ansible-playbook out of the one ansible-runner `prepared` (the parent's copied,
-    plus its own): what the parent had is kept only if it is allowed or `named`; what the runner or the
-    wrapper added is kept."""
-    named = set(named)
-    environment = {name: value for name, value in prepared.items()
-                   if name not in parent or name in named or passed(name) or parent[name] != value}
+    plus its own): what the parent had is kept only if it is allowed or `named`, never if `dropped` (the
+    secrets, which go through a pipe instead); what the runner or the wrapper added is kept."""
+    named, dropped = set(named), set(dropped)
+    environment = {name: value for name, value in prepared.items() if name not in dropped and (
+        name not in parent or name in named or passed(name) or parent[name] != value)}
     if 'ANSIBLE_HOST_KEY_CHECKING' not in parent:
         # ansible-runner turns host key checking off unless told; ansible.cfg (host_key_checking = True) decides.
         environment.pop('ANSIBLE_HOST_KEY_CHECKING', None)
