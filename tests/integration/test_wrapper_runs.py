@@ -107,7 +107,8 @@ def test_artifacts_are_private_and_pruned(cli):
     cli.env['BJEIC_OPS_KEEP_ARTIFACTS'] = '2'
     for _ in range(3):
         cli('run', 'daily_inspection.yml', '-i', local, '-e', '{"inspect_checks": ["fs.usage"]}')
-    assert sorted(os.listdir(cli.artifacts)) == ['run-000002', 'run-000003']
+    store_id = cli.store().store_id()[:12]
+    assert sorted(os.listdir(cli.artifacts)) == ['run-%s-000002' % store_id, 'run-%s-000003' % store_id]
     for name in os.listdir(cli.artifacts):
         assert os.stat(os.path.join(cli.artifacts, name)).st_mode & 0o077 == 0
     findings = json.loads(cli('findings', '--run', 3, '--format', 'json', '--severity', 'critical',

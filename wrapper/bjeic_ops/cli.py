@@ -28,7 +28,8 @@ class Parser(argparse.ArgumentParser):
     """argparse that says a usage error in one line and exits 5, as ansible does for bad options."""
 
     def error(self, message):
-        self.exit(EXIT_USAGE, 'bjeic-ops: %s: %s (see %s --help)\n' % (self.prog, message, self.prog))
+        self.exit(EXIT_USAGE, 'bjeic-ops: %s: %s (see %s --help)\n' % (
+            self.prog, printable(message).replace('\n', '\\n'), self.prog))
 
 
 def whole_number(low, high=MAX_ID):
@@ -89,7 +90,7 @@ def parse_extra_vars(values):
             for pair in pairs:
                 key, sep, item = pair.partition('=')
                 if not sep or not key:
-                    raise BjeicOpsError('extra var %r is not KEY=VALUE, JSON or @FILE' % _short(pair))
+                    raise BjeicOpsError('extra var %s is not KEY=VALUE, JSON or @FILE' % _short(pair))
                 data[key] = item
         if not isinstance(data, dict):
             raise BjeicOpsError('extra vars %s are not a mapping of names to values' % _short(value))
@@ -341,7 +342,7 @@ def _execute_with_progress(start, store, junit_path=None):
         observer.close(outcome.stats if outcome else None)   # a run that never began leaves no progress line
     print('run %d %s (%s, rc=%s) -> exit %d' % (outcome.run_id, outcome.state, outcome.status, outcome.rc, outcome.exit_code))
     if outcome.reason:
-        print('bjeic-ops: run %d: %s' % (outcome.run_id, outcome.reason), file=sys.stderr)
+        say('run %d: %s' % (outcome.run_id, outcome.reason))
     if junit_path:
         from . import junit
         junit.write(junit_path, store.get_run(outcome.run_id), store.host_results(outcome.run_id))
@@ -483,9 +484,18 @@ def cmd_incident(args, store):
     return 0
 
 
+FUTURE_SLACK_SECONDS = 300   # clocks of two machines differ a little; a record from the future does not
+
+
 def _at(args):
-    """--at as an aware UTC time, or None for now."""
-    return parse_when(args.at).replace(tzinfo=timezone.utc) if getattr(args, 'at', None) else None
+    """--at as an aware UTC time, or None for now. A time in the future is refused: it would start or stop
+    a service-level clock that has not run yet."""
+    if not getattr(args, 'at', None):
+        return None
+    at = parse_when(args.at).replace(tzinfo=timezone.utc)
+    if (at - datetime.now(timezone.utc)).total_seconds() > FUTURE_SLACK_SECONDS:
+        raise BjeicOpsError('--at %s is in the future; give the time it happened' % args.at)
+    return at
 
 
 def _local(value):
@@ -629,19 +639,23 @@ def main(argv=None):
         print('bjeic-ops: interrupted', file=sys.stderr)
         return EXIT_INTERRUPTED
     except BjeicOpsError as exc:
-        print('bjeic-ops: %s' % printable(str(exc)), file=sys.stderr)
+        say(str(exc))
         return EXIT_ERROR
     except OSError as exc:
-        where = ' (%s)' % printable(str(exc.filename)) if exc.filename else ''
-        print('bjeic-ops: %s%s' % (exc.strerror or exc, where), file=sys.stderr)
+        say('%s%s' % (exc.strerror or exc, ' (%s)' % exc.filename if exc.filename else ''))
         return EXIT_ERROR
     except ValueError as exc:
-        print('bjeic-ops: %s' % printable(str(exc)), file=sys.stderr)
+        say(str(exc))
         return EXIT_ERROR
     except Exception as exc:  # a bug of ours: one line for the operator, the traceback kept for us
-        print('bjeic-ops: internal error (%s: %s); the details are in %s' % (
-            exc.__class__.__name__, printable(str(exc))[:300], _keep_traceback()), file=sys.stderr)
+        say('internal error (%s: %s); the details are in %s' % (exc.__class__.__name__, str(exc)[:300],
+                                                                _keep_traceback()))
         return EXIT_ERROR
+
+
+def say(message):
+    """An error as one line on stderr, whatever the message carries (newlines, escapes from a host name)."""
+    print('bjeic-ops: %s' % printable(message).replace('\n', '\\n'), file=sys.stderr)
 
 
 def _keep_traceback():

@@ -60,14 +60,25 @@ def load_mapping(path):
     try:
         with open(path, encoding='utf-8') as handle:
             data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CloudError('cannot read mapping %s: %s' % (path, exc))
+    except OSError as exc:
+        raise CloudError('cannot read mapping %s: %s' % (path, exc.strerror))
+    except UnicodeDecodeError:
+        raise CloudError('cannot read mapping %s: not UTF-8 text' % path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        raise CloudError('cannot read mapping %s: not valid YAML%s (%s)' % (
+            path, ' at line %d' % (mark.line + 1) if mark else '', getattr(exc, 'problem', None) or exc))
     if not isinstance(data, dict):
         raise CloudError('mapping %s must be a YAML mapping with source and fields' % path)
     known = set(f.name for f in fields(Mapping))
     unknown = sorted(set(data) - known)
     if unknown:
-        raise CloudError('mapping %s: unknown key(s) %s; known: %s' % (path, ', '.join(unknown), ', '.join(sorted(known))))
+        raise CloudError('mapping %s: unknown key(s) %s; known: %s' % (path, ', '.join(map(str, unknown)),
+                                                                      ', '.join(sorted(known))))
+    missing = [name for name in ('source', 'fields') if name not in data]
+    if missing:
+        raise CloudError('mapping %s: %s missing (see docs/cloud.md)' % (path, ' and '.join(missing) + ' is'
+                                                                       if len(missing) == 1 else ' and '.join(missing) + ' are'))
     mapping = Mapping(**data)
     problems = []
     if not mapping.source or not isinstance(mapping.source, str):

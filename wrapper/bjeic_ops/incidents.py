@@ -65,7 +65,7 @@ def acknowledge(store, incident_id, line, operator, text=None, at=None):
     """A line's response. The second line responds only to an escalated incident."""
     incident = store.get_incident(incident_id)
     _refuse_if_resolved(incident, 'acknowledge')
-    at = at or now()
+    at = _not_before(incident, at or now(), 'escalated_at' if line == 'second' else 'opened_at')
     if line == 'first':
         if incident['first_response_at'] is not None:
             raise BjeicOpsError('incident %d was already acknowledged by the first line at %s'
@@ -91,7 +91,7 @@ def escalate(store, incident_id, operator, text=None, at=None):
     _refuse_if_resolved(incident, 'escalate')
     if incident['escalated_at'] is not None:
         raise BjeicOpsError('incident %d was already escalated at %s' % (incident_id, _show(incident['escalated_at'])))
-    at = at or now()
+    at = _not_before(incident, at or now(), 'opened_at')
     store.record_incident_event(incident_id, 'escalate', {'escalated_at': at, 'status': 'escalated'},
                                 operator=operator, line='second', text=text, at=at)
 
@@ -101,7 +101,7 @@ def resolve(store, incident_id, operator, resolution, at=None):
     _refuse_if_resolved(incident, 'resolve')
     if not resolution or not resolution.strip():
         raise BjeicOpsError('say how incident %d was resolved: --resolution "..."' % incident_id)
-    at = at or now()
+    at = _not_before(incident, at or now(), 'escalated_at', 'first_response_at', 'opened_at')
     values = {'resolved_at': at, 'resolution': resolution, 'status': 'resolved'}
     if incident['first_response_at'] is None:   # resolving it is the response
         values['first_response_at'] = at
@@ -111,8 +111,23 @@ def resolve(store, incident_id, operator, resolution, at=None):
 
 
 def note(store, incident_id, operator, text, at=None):
-    store.get_incident(incident_id)
+    incident = store.get_incident(incident_id)
+    at = _not_before(incident, at or now(), 'opened_at')
     store.record_incident_event(incident_id, 'note', {}, operator=operator, text=text, at=at)
+
+
+WHEN = {'opened_at': 'the incident was opened', 'escalated_at': 'it was escalated',
+        'first_response_at': 'the first line responded'}
+
+
+def _not_before(incident, at, *fields):
+    """A step of an incident cannot come before the steps it follows: its clocks would run backwards."""
+    for name in fields:
+        earlier = as_utc(incident.get(name))
+        if earlier is not None and as_utc(at) < earlier:
+            raise BjeicOpsError('%s is before %s (%s): give the time it happened'
+                                % (as_utc(at).astimezone().strftime('%Y-%m-%d %H:%M'), WHEN[name], _show(earlier)))
+    return at
 
 
 def _refuse_if_resolved(incident, verb):

@@ -5,17 +5,21 @@ import subprocess
 import sys
 
 from . import BjeicOpsError
+from .progress import printable
 
 
 def inventory_list(inventory, timeout=600):
     """The inventory as `ansible-inventory -i INVENTORY --list` prints it (groups, and hostvars under _meta)."""
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'), '-i', inventory, '--list']
+    # A source that does not parse is an error, not an inventory with fewer hosts in it.
+    env = dict(os.environ, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED='True', ANSIBLE_INVENTORY_UNPARSED_FAILED='True')
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BjeicOpsError('cannot run ansible-inventory: %s' % exc)
     if done.returncode != 0:
-        raise BjeicOpsError('ansible-inventory -i %s --list failed: %s' % (inventory, (done.stderr or '').strip()[-800:]))
+        errors = [line for line in (done.stderr or '').splitlines() if 'ERROR' in line] or (done.stderr or '?').splitlines()
+        raise BjeicOpsError('the inventory %s cannot be read: %s' % (inventory, errors[-1].split(':', 1)[-1].strip()[:300]))
     return json.loads(done.stdout)
 
 
@@ -56,7 +60,8 @@ class CheckedInventory:
             wanted = 'yaml' if unparsed[0].endswith(('.yml', '.yaml')) else 'ini'
             reason = next((text for plugin, text in reasons if plugin == wanted), reasons[0][1] if reasons else '')
             line = re.search(r'Origin: %s:(\d+)' % re.escape(unparsed[0]), said.getvalue())
-            reason = reason.strip().rstrip('.') + (' (line %s)' % line.group(1) if line else '')
+            reason = printable(reason.strip().rstrip('.'))
+            reason = (reason if len(reason) <= 200 else reason[:200] + '...') + (' (line %s)' % line.group(1) if line else '')
             raise InventoryProblem('the inventory %s cannot be parsed%s%s; nothing was run (`ansible-inventory -i %s '
                                    '--list` shows every plugin\'s complaint)'
                                    % (unparsed[0], ': ' if reason else '', reason, unparsed[0]))

@@ -2,12 +2,13 @@
 import re
 import time
 
-CONTROL = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f]')
+CONTROL = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]')   # C0, C1, Unicode line separators
 
 
 def printable(text):
     """Text safe to put on a terminal: control characters (an escape sequence in a host or file name) are
     shown as \\xNN instead of being obeyed."""
+    text = text.encode('utf-8', 'backslashreplace').decode('utf-8')   # bytes that were not UTF-8 (surrogates)
     return CONTROL.sub(lambda match: '\\x%02x' % ord(match.group()), text)
 
 

@@ -163,6 +163,8 @@ def month_window(month):
         start = datetime.strptime(month, '%Y-%m')
     except ValueError:
         raise BjeicOpsError('--month must be YYYY-MM, got %r' % month)
+    if not 1970 <= start.year <= 2100:
+        raise BjeicOpsError('--month %s is out of range: give a month between 1970 and 2100' % month)
     end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
     return as_utc(start.astimezone()), as_utc(end.astimezone())   # local month boundaries
 

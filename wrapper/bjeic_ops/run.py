@@ -66,14 +66,16 @@ class RunOutcome:
 
 
 def resolve_playbook(playbook):
-    """A path (absolute, relative, or anything with a slash) as given; a bare name under playbooks/."""
+    """A path as given (absolute, or relative to the current directory), else a name under playbooks/
+    (daily_inspection.yml, drills/restore.yml)."""
     playbooks = os.path.join(PROJECT_ROOT, 'playbooks')
-    if os.path.isabs(playbook) or os.sep in playbook or os.path.exists(playbook):
-        path = os.path.abspath(playbook)
-    else:
-        path = os.path.join(playbooks, playbook)
-    if not os.path.isfile(path):
-        raise PlaybookNotFound('no playbook at %s (give a path, or a name under %s)' % (path, playbooks))
+    candidates = [os.path.abspath(playbook)]
+    if not os.path.isabs(playbook) and not os.path.normpath(playbook).startswith('playbooks' + os.sep):
+        candidates.append(os.path.join(playbooks, playbook))
+    path = next((candidate for candidate in candidates if os.path.isfile(candidate)), None)
+    if path is None:
+        raise PlaybookNotFound('no playbook at %s (give a path, or a name under %s)'
+                               % (' nor '.join(dict.fromkeys(candidates)), playbooks))
     _check_playbook_yaml(path)
     return path
 
