@@ -99,18 +99,8 @@ def parse_extra_vars(values):
 
 
 def _vars_file(path):
-    import yaml
-    try:
-        with open(path, encoding='utf-8') as handle:
-            return yaml.safe_load(handle) or {}
-    except OSError as exc:
-        raise BjeicOpsError('-e @%s: %s' % (path, exc.strerror))
-    except UnicodeDecodeError:
-        raise BjeicOpsError('-e @%s: not UTF-8 text' % path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        where = ' at line %d, column %d' % (mark.line + 1, mark.column + 1) if mark else ''
-        raise BjeicOpsError('-e @%s: not valid YAML or JSON%s (%s)' % (path, where, getattr(exc, 'problem', None) or exc))
+    from . import yamlfile
+    return yamlfile.read(path, '-e @%s' % path) or {}
 
 
 def _short(text, width=80):

@@ -56,18 +56,8 @@ class Mapping:
 
 
 def load_mapping(path):
-    import yaml
-    try:
-        with open(path, encoding='utf-8') as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise CloudError('cannot read mapping %s: %s' % (path, exc.strerror))
-    except UnicodeDecodeError:
-        raise CloudError('cannot read mapping %s: not UTF-8 text' % path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        raise CloudError('cannot read mapping %s: not valid YAML%s (%s)' % (
-            path, ' at line %d' % (mark.line + 1) if mark else '', getattr(exc, 'problem', None) or exc))
+    from . import yamlfile
+    data = yamlfile.read(path, 'cannot read mapping %s' % path, CloudError)
     if not isinstance(data, dict):
         raise CloudError('mapping %s must be a YAML mapping with source and fields' % path)
     known = set(f.name for f in fields(Mapping))

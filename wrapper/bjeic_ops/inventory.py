@@ -10,6 +10,8 @@ from .progress import printable
 
 def inventory_list(inventory, timeout=600):
     """The inventory as `ansible-inventory -i INVENTORY --list` prints it (groups, and hostvars under _meta)."""
+    if ',' not in inventory and not os.path.exists(inventory):
+        raise BjeicOpsError('no inventory at %s' % os.path.abspath(inventory))
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'), '-i', inventory, '--list']
     # A source that does not parse is an error, not an inventory with fewer hosts in it.
     env = dict(os.environ, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED='True', ANSIBLE_INVENTORY_UNPARSED_FAILED='True')

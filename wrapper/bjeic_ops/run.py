@@ -83,21 +83,8 @@ def resolve_playbook(playbook):
 def _check_playbook_yaml(path):
     """Refuse a playbook that is not YAML before anything is recorded; ansible-playbook would exit 4, which
     also means 'a host was unreachable'. Ansible's own tags (!vault, !unsafe) are accepted unread."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-    Loader.add_multi_constructor('!', lambda loader, suffix, node: None)
-    try:
-        with open(path, encoding='utf-8') as handle:
-            plays = yaml.load(handle, Loader=Loader)   # noqa: S506 - a SafeLoader that ignores tags
-    except UnicodeDecodeError:
-        raise PlaybookNotFound('the playbook %s is not UTF-8 text' % path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        where = ' at line %d' % (mark.line + 1) if mark else ''
-        raise PlaybookNotFound('the playbook %s is not valid YAML%s (%s); nothing was run'
-                               % (path, where, getattr(exc, 'problem', None) or exc))
+    from . import yamlfile
+    plays = yamlfile.read(path, 'the playbook %s' % path, PlaybookNotFound, yamlfile.AnsibleTagsIgnored)
     if not isinstance(plays, list) or not plays:
         raise PlaybookNotFound('the playbook %s is not a list of plays; nothing was run' % path)
 
