@@ -1,9 +1,13 @@
 """Integration fixtures: real lab hosts (podman containers over SSH on 127.0.0.1)."""
+import glob
 import importlib.util
 import os
+import pathlib
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -76,3 +80,39 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path):
     return Cli(tmp_path)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='session')
+def postgres_url():
+    """A private PostgreSQL cluster on 127.0.0.1 for the session: its SQLAlchemy URL."""
+    binaries = sorted(glob.glob('/usr/lib/postgresql/*/bin/initdb'))
+    if not binaries or not shutil.which('runuser'):
+        pytest.skip('PostgreSQL server binaries are not installed: scripts/bootstrap --test installs package postgresql')
+    bindir = os.path.dirname(binaries[-1])
+    # pytest's own temporary directories are private to root; the server runs as postgres.
+    base = tempfile.mkdtemp(prefix='bjeic-pg-')
+    os.chmod(base, 0o755)
+    data = pathlib.Path(base) / 'data'
+    data.mkdir(mode=0o700)
+    shutil.chown(data, 'postgres', 'postgres')
+    port = free_port()
+
+    def as_postgres(*command):
+        done = subprocess.run(['runuser', '-u', 'postgres', '--'] + list(command), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError('%s failed: %s %s' % (command[0], done.stdout, done.stderr))
+        return done
+    as_postgres(os.path.join(bindir, 'initdb'), '-D', str(data), '--auth=trust', '-U', 'postgres', '-E', 'UTF8')
+    as_postgres(os.path.join(bindir, 'pg_ctl'), '-D', str(data), '-w', '-l', str(data / 'server.log'), '-o',
+                '-p %d -k %s -c listen_addresses=127.0.0.1' % (port, data), 'start')
+    try:
+        yield 'postgresql+psycopg://postgres@127.0.0.1:%d/postgres' % port
+    finally:
+        as_postgres(os.path.join(bindir, 'pg_ctl'), '-D', str(data), '-m', 'immediate', 'stop')
+        shutil.rmtree(base, ignore_errors=True)

@@ -265,6 +265,11 @@ def build_parser():
     for parser_ in (cld_list, cld_hist, cld_rec, cld_opt):
         _output_options(parser_)
 
+    spl = sub.add_parser('spool', help='runs kept on this controller while the store could not take them')
+    spl.add_argument('action', nargs='?', choices=('list', 'replay'), default='list',
+                     help='list them (default), or put them in the store (each once)')
+    spl.add_argument('--dir', help='the spool directory (default: BJEIC_OPS_SPOOL, else $XDG_STATE_HOME/bjeic-ops/spool)')
+
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=whole_number(1))
     rb.add_argument('-C', '--check', action='store_true')
@@ -550,6 +555,37 @@ def cmd_cloud(args, store):
     return 0
 
 
+def cmd_spool(args, store):
+    from . import spool
+    paths = spool.pending(args.dir)
+    if args.action == 'list':
+        rows = []
+        for path in paths:
+            run, events, end = spool.read(path)
+            rows.append({'file': path, 'playbook': run['playbook'], 'operator': run['operator'],
+                         'started': run['started_at'], 'events': len(events),
+                         'state': (end or {}).get('state', 'killed before the end')})
+        show(rows, 'table', None, 'en')
+        return 0
+    failed = 0
+    for path in paths:
+        try:
+            how, run_id = spool.replay(store, path)
+        except BjeicOpsError as exc:
+            failed += 1
+            say(str(exc))
+            continue
+        if how == 'running':
+            print('left %s alone: its play is still running' % path)
+        elif how == 'already':
+            print('%s was already in the store as run %d; removed' % (path, run_id))
+        else:
+            print('replayed %s as run %d' % (path, run_id))
+    if not paths:
+        print('nothing spooled')
+    return EXIT_ERROR if failed else 0
+
+
 def _words(cloud, rows, args):
     """Our codes (in_use, reclaim ...) in the document's language; JSON keeps the codes for machines."""
     return rows if args.format == 'json' else cloud.localize(rows, args.lang)
@@ -602,7 +638,7 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
             'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback, 'report': cmd_report,
-            'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud}
+            'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud, 'spool': cmd_spool}
 
 
 def open_store(args):
@@ -623,7 +659,8 @@ def open_store(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        store = open_store(args)
+        # Listing the spool is what one does while the store is down: it needs no store.
+        store = None if (args.command, getattr(args, 'action', None)) == ('spool', 'list') else open_store(args)
         return COMMANDS[args.command](args, store)
     except KeyboardInterrupt:
         print('bjeic-ops: interrupted', file=sys.stderr)

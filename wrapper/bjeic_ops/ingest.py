@@ -6,7 +6,7 @@ Only the result contract is read from a result (`ledger`, `findings`, `changes`,
 import difflib
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .redact import Redactor
 from .store import StoreError, now
@@ -84,7 +84,8 @@ class Ingestor:
             self.stats.current_task = data.get('task', '')
         status = EVENT_STATUS.get(kind)
         if status and data.get('host'):
-            self._host_result(data, status)
+            # When it happened: the event's own time (a replayed spool is stored with the times of the run).
+            self._host_result(data, status, parse_time(event.get('created')) or now())
             if self.observer:
                 self.observer.update(self.stats)
         # A new task (or the end) means the previous task's results are whole: store them now,
@@ -96,11 +97,10 @@ class Ingestor:
         # store, redacted; job_events on disk would hold them unredacted.
         return self.keep_events_on_disk
 
-    def _host_result(self, data, status):
+    def _host_result(self, data, status, at):
         host = data['host']
         res = data.get('res') or {}
         module = data.get('task_action') or ''
-        at = now()
         self.stats.hosts_seen.add(host)
         if status != 'skipped':
             self.stats.hosts_targeted.add(host)
@@ -170,13 +170,14 @@ class Ingestor:
 
 
 def parse_time(text):
-    """An ISO 8601 time from a module result, or None."""
+    """An ISO 8601 time from a module result or an event, or None; one without a zone is UTC."""
     if not text:
         return None
     try:
-        return datetime.fromisoformat(str(text).replace('Z', '+00:00'))
+        value = datetime.fromisoformat(str(text).replace('Z', '+00:00'))
     except ValueError:
         return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _results_of(res):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import ansible_runner
 from ansible_runner.interface import init_runner
 
-from . import BjeicOpsError, artifacts, launch, runenv
+from . import BjeicOpsError, artifacts, launch, recorder, runenv
 from .ingest import EVENT_STATUS, Ingestor
 from .inventory import CheckedInventory
 from .paths import keep_artifacts
@@ -206,6 +206,7 @@ def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, lo
     pipes = [artifacts.SecretPipe(private_dir, 'extravars.json', options.extravars)]
     try:
         envvars = environment()
+        envvars[recorder.RECORDED_BY_WRAPPER] = str(ingest.run_id)   # the store callback leaves this run to us
         if secrets:
             pipes.append(artifacts.SecretPipe(private_dir, 'environment.json',
                                               {name: os.environ[name] for name in secrets}))
@@ -289,7 +290,9 @@ def _run(inventory, quiet, **runner_args):
 
     with tempfile.TemporaryDirectory(prefix='bjeic-ops-run-') as private_dir:
         os.chmod(private_dir, 0o700)
+        # In-memory runs are for tests and small jobs: they are not records, so the store callback stays off.
         runner = ansible_runner.run(
             private_data_dir=private_dir, project_dir=PROJECT_ROOT, inventory=os.path.abspath(inventory),
-            quiet=quiet, event_handler=on_event, envvars=environment(), **runner_args)
+            quiet=quiet, event_handler=on_event, envvars=dict(environment(), BJEIC_OPS_RECORD='false'),
+            **runner_args)
         return RunResult(runner.status, runner.rc, results)

@@ -46,6 +46,8 @@ runs = Table(
     Column('started_at', DateTime(timezone=True), nullable=False),
     Column('finished_at', DateTime(timezone=True)),
     Column('reason', Text),                         # why a run failed or stopped, in words (schema 5)
+    Column('uuid', String(36), unique=True),        # the recorder's id of the run: a spool is replayed once (5)
+    Column('origin', JSON),                         # how it was started: {via, awx: {...}, spool} (schema 5)
 )
 
 # One row per fact about the store itself; `store_id` (a UUID made with the store) keeps the run artifacts of
@@ -198,8 +200,12 @@ MIGRATIONS = {
 
 def _migrate_5(conn):
     from sqlalchemy import inspect
-    if 'reason' not in {column['name'] for column in inspect(conn).get_columns('runs')}:
-        conn.exec_driver_sql('ALTER TABLE runs ADD COLUMN reason TEXT')
+    have = {column['name'] for column in inspect(conn).get_columns('runs')}
+    json_type = 'JSONB' if conn.dialect.name == 'postgresql' else 'JSON'
+    for name, sql_type in (('reason', 'TEXT'), ('uuid', 'VARCHAR(36)'), ('origin', json_type)):
+        if name not in have:
+            conn.exec_driver_sql('ALTER TABLE runs ADD COLUMN %s %s' % (name, sql_type))
+    conn.exec_driver_sql('CREATE UNIQUE INDEX IF NOT EXISTS ix_runs_uuid ON runs (uuid)')
     metadata.create_all(conn, tables=[store_info])
 
 
@@ -282,7 +288,7 @@ def _translate_store_errors(cls):
     return cls
 
 
-_READERS = {'version', 'store_id', 'get_run', 'list_runs', 'host_results', 'findings', 'latest_complete_run',
+_READERS = {'version', 'store_id', 'get_run', 'run_by_uuid', 'list_runs', 'host_results', 'findings', 'latest_complete_run',
             'ledger', 'changes', 'drills', 'runs_between', 'latest_run', 'findings_between', 'observations',
             'get_incident', 'incidents', 'incident_events', 'watches', 'get_watch', 'latest_imports', 'cloud_events',
             'history', 'get_change', 'count'}
@@ -438,17 +444,50 @@ class Store:
 
     # ------------------------------------------------------------ runs
     def begin_run(self, playbook, inventory=None, limit=None, check_mode=False, operator=None, ticket=None,
-                  extra_vars=None):
+                  extra_vars=None, uuid=None, origin=None, pid=None, started_at=None):
+        """A new `running` run. `pid`: the process whose death means the run was killed (default this one)."""
         with self.engine.begin() as conn:
-            return conn.execute(insert(runs).values(
-                playbook=playbook, inventory=inventory, limit=limit, check_mode=check_mode, operator=operator,
-                ticket=ticket, extra_vars=extra_vars or {}, controller=socket.gethostname(), pid=os.getpid(),
-                state=RUNNING, started_at=now())).inserted_primary_key[0]
+            return conn.execute(insert(runs).values(self._run_values(
+                playbook, inventory, limit, check_mode, operator, ticket, extra_vars, uuid, origin,
+                pid or os.getpid(), started_at))).inserted_primary_key[0]
 
-    def finish_run(self, run_id, state, status=None, rc=None, reason=None):
+    @staticmethod
+    def _run_values(playbook, inventory, limit, check_mode, operator, ticket, extra_vars, uuid, origin, pid,
+                    started_at):
+        return dict(playbook=playbook, inventory=inventory, limit=limit, check_mode=bool(check_mode),
+                    operator=operator, ticket=ticket, extra_vars=extra_vars or {}, controller=socket.gethostname(),
+                    pid=pid, state=RUNNING, started_at=started_at or now(), uuid=uuid, origin=origin or {})
+
+    def run_by_uuid(self, run_uuid):
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.uuid == run_uuid)).mappings().first()
+        return dict(row) if row else None
+
+    def replace_run(self, run, rows, end):
+        """Put a whole run in one transaction: the run row (`run`: begin_run's fields), its `rows` ({table:
+        [dict]}, their run_id filled in here) and how it ended (`end`: state, status, rc, reason, finished_at).
+        A run with the same uuid (one recorded only in part while the store failed) is replaced."""
+        tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
+                  'changes': changes, 'drills': drills}
+        with self.engine.begin() as conn:
+            self._lock_schema(conn)   # the write lock: two replays of one spool do not both insert it
+            old = conn.execute(select(runs.c.id).where(runs.c.uuid == run['uuid'])).scalar()
+            if old is not None:
+                for table in tables.values():
+                    conn.execute(table.delete().where(table.c.run_id == old))
+                conn.execute(runs.delete().where(runs.c.id == old))
+            values = self._run_values(**run)
+            values.update(end)
+            run_id = conn.execute(insert(runs).values(values)).inserted_primary_key[0]
+            for name, items in rows.items():
+                if items:
+                    conn.execute(insert(tables[name]), [dict(item, run_id=run_id) for item in items])
+        return run_id
+
+    def finish_run(self, run_id, state, status=None, rc=None, reason=None, finished_at=None):
         """Record how a run ended. On a full disk the reserve kept beside an SQLite store is given back first,
         so that even then the run is recorded with its reason instead of being left `running`."""
-        values = dict(state=state, status=status, rc=rc, finished_at=now(), reason=reason)
+        values = dict(state=state, status=status, rc=rc, finished_at=finished_at or now(), reason=reason)
         try:
             with self.engine.begin() as conn:
                 conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
