@@ -2,7 +2,9 @@
 """Fleet inspection speed: bjeic.ops against stock Ansible and against plain ssh, side by side.
 
 For each fleet size N (lab hosts over SSH on 127.0.0.1) and each repeat, in one run:
-  a        playbooks/daily_inspection.yml with the project's ansible.cfg (one module call per host)
+  a        playbooks/daily_inspection.yml with the project's ansible.cfg (one module call per host), recorded
+           into a store by the bjeic.ops.store callback the project's ansible.cfg enables
+  a_nocb   the same, the callback turned off (BJEIC_OPS_RECORD=false): what recording costs
   a_stock  the same playbook with stock Ansible settings (bench/stock/ansible.cfg): the "before"
   b        bench/stock/inspection.yml (gather_facts + one command task per check), stock settings
   b_tuned  the same stock playbook with the project's ansible.cfg (what settings alone give)
@@ -17,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
 
 BIN = os.path.dirname(sys.executable)
-METHODS = ('a', 'a_stock', 'b', 'b_tuned', 'c')
+METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c')
 
 
 def command_for(method, inventory, ports):
@@ -41,6 +42,7 @@ def command_for(method, inventory, ports):
     playbook = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory]
     return {
         'a': (playbook + [daily], project_cfg),
+        'a_nocb': (playbook + [daily], project_cfg),
         'a_stock': (playbook + [daily], stock_cfg),
         'b': (playbook + [stock], stock_cfg),
         'b_tuned': (playbook + [stock], project_cfg),
@@ -48,22 +50,27 @@ def command_for(method, inventory, ports):
     }[method]
 
 
-def timed(command, config):
-    with tempfile.TemporaryDirectory(prefix='bjeic-bench-cp-') as control_dir:
-        env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir, ANSIBLE_FORCE_COLOR='0')
+def timed(command, config, env_extra=None):
+    """(wall seconds, controller CPU seconds, peak RSS MiB of the largest process of the run)."""
+    with tempfile.TemporaryDirectory(prefix='bjeic-bench-cp-') as control_dir, \
+            tempfile.TemporaryFile('w+') as output:
+        env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir, ANSIBLE_FORCE_COLOR='0', **(env_extra or {}))
         if config:
             env['ANSIBLE_CONFIG'] = config
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        _pid, status, usage = os.wait4(process.pid, 0)   # this run's own usage, its descendants included
         wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process.returncode = os.waitstatus_to_exitcode(status)
         # End the ssh masters this run left, so the next run starts cold and they cost nothing.
         subprocess.run(['pkill', '-f', control_dir], capture_output=True)
-    if done.returncode != 0:
-        raise RuntimeError('%s failed (%d): %s' % (' '.join(command[:3]), done.returncode, done.stdout[-2000:] + done.stderr[-2000:]))
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+        if process.returncode != 0:
+            output.seek(0)
+            raise RuntimeError('%s failed (%d): %s' % (' '.join(command[:3]), process.returncode, output.read()[-4000:]))
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+
+ENVIRONMENT = {'a_nocb': {'BJEIC_OPS_RECORD': 'false'}}
 
 
 def fit(points):
@@ -83,6 +90,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     subprocess.run([os.path.join(ROOT, 'lab', 'build-image.sh')], check=True)
+    # Runs the callback records go to a store of this benchmark, not to anyone's default store.
+    scratch = tempfile.mkdtemp(prefix='bjeic-bench-store-')
+    os.environ['BJEIC_OPS_STORE'] = 'sqlite:///%s' % os.path.join(scratch, 'store.sqlite')
+    os.environ['BJEIC_OPS_SPOOL'] = os.path.join(scratch, 'spool')
     names = ['bench%02d' % i for i in range(1, max(args.sizes) + 1)]
     results = {}
     try:
@@ -100,11 +111,11 @@ def main(argv=None):
                 order = args.methods[repeat % len(args.methods):] + args.methods[:repeat % len(args.methods)]
                 for method in order:
                     command, config = command_for(method, inventory, ports)
-                    samples[method].append(timed(command, config))
+                    samples[method].append(timed(command, config, ENVIRONMENT.get(method)))
                     print('N=%d %s run %d: %.2fs' % (size, method, repeat + 1, samples[method][-1][0]), file=sys.stderr)
             os.unlink(inventory)
-            results[size] = {m: {'wall': statistics.median(s[0] for s in v), 'cpu': statistics.median(s[1] for s in v)}
-                             for m, v in samples.items()}
+            results[size] = {m: {'wall': statistics.median(s[0] for s in v), 'cpu': statistics.median(s[1] for s in v),
+                                 'peak_mib': max(s[2] for s in v)} for m, v in samples.items()}
     finally:
         labctl.down(names)
 
@@ -126,16 +137,21 @@ def main(argv=None):
 def markdown(report):
     lines = ['Machine: %s; median of %d runs; wall seconds (controller CPU seconds).' % (report['machine'], report['repeat']),
              '',
-             '| hosts | a: bjeic.ops | a before tuning | b: stock Ansible | b with project cfg | c: plain ssh | a/b | a/c |',
-             '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+             '| hosts | a: bjeic.ops | a without the store callback | a before tuning | b: stock Ansible | '
+             'b with project cfg | c: plain ssh | a/a without callback | peak MiB a / without | a/b | a/c |',
+             '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
     for size, r in sorted(report['results'].items(), key=lambda item: int(item[0])):
         def cell(method):
             return '%.2f (%.1f)' % (r[method]['wall'], r[method]['cpu']) if method in r else '-'
 
         def ratio(x, y):
             return '%.2f' % (r[x]['wall'] / r[y]['wall']) if x in r and y in r else '-'
-        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            size, cell('a'), cell('a_stock'), cell('b'), cell('b_tuned'), cell('c'), ratio('a', 'b'), ratio('a', 'c')))
+        def peaks():
+            return '%.0f / %.0f' % (r['a']['peak_mib'], r['a_nocb']['peak_mib']) if 'a' in r and 'a_nocb' in r \
+                and 'peak_mib' in r['a'] else '-'
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            size, cell('a'), cell('a_nocb'), cell('a_stock'), cell('b'), cell('b_tuned'), cell('c'),
+            ratio('a', 'a_nocb'), peaks(), ratio('a', 'b'), ratio('a', 'c')))
     estimate = report.get('estimate_285')
     if estimate:
         lines += ['', '285-host estimate for a: %.0f s wall (%.2f s per host + %.1f s fixed), %.0f controller CPU seconds.'

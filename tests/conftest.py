@@ -16,3 +16,13 @@ def ansible_module(monkeypatch):
     monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': {}}).encode())
     monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy')
     return basic.AnsibleModule(argument_spec={})
+
+
+def pytest_configure(config):
+    """ansible.cfg enables the store callback: plain ansible-playbook runs of the tests go to a store of the
+    test session, never to the default store of whoever runs them (scripts/test names one in out/)."""
+    import tempfile
+    if 'BJEIC_OPS_STORE' not in os.environ:
+        directory = tempfile.mkdtemp(prefix='bjeic-test-store-')
+        os.environ['BJEIC_OPS_STORE'] = 'sqlite:///%s' % os.path.join(directory, 'store.sqlite')
+        os.environ.setdefault('BJEIC_OPS_SPOOL', os.path.join(directory, 'spool'))

@@ -352,11 +352,20 @@ def cmd_rollback(args, store):
 
 def cmd_runs(args, store):
     rows = [{'id': r['id'], 'state': r['state'], 'status': r['status'], 'rc': r['rc'], 'playbook': r['playbook'],
-             'check': r['check_mode'], 'operator': r['operator'], 'ticket': r['ticket'],
+             'via': _via(r), 'check': r['check_mode'], 'operator': r['operator'], 'ticket': r['ticket'],
              'started': r['started_at'], 'finished': r['finished_at'], 'reason': r['reason']}
             for r in store.list_runs(args.limit)]
     show(rows, 'table', None, 'en')
     return 0
+
+
+def _via(run):
+    """How a run was started: bjeic-ops, ansible-playbook, awx job N (replayed from a spool)."""
+    origin = run.get('origin') or {}
+    via = origin.get('via') or ('import' if run['playbook'].startswith('cloud-import:') else 'bjeic-ops')
+    if via == 'awx' and (origin.get('awx') or {}).get('job_id'):
+        via = 'awx job %s' % origin['awx']['job_id']
+    return via + (' (spooled)' if origin.get('replayed_from') else '')
 
 
 def cmd_findings(args, store):

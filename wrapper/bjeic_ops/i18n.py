@@ -70,6 +70,7 @@ LABELS = {
     'started': ('开始时间', 'Started'),
     'finished': ('结束时间', 'Finished'),
     'reason': ('原因', 'Reason'),
+    'via': ('启动方式', 'Via'),
     'detection_seconds': ('发现用时(秒)', 'Detection (s)'),
     'recovery_seconds': ('恢复用时(秒)', 'Recovery (s)'),
     'total_seconds': ('总用时(秒)', 'Total (s)'),

@@ -20,7 +20,13 @@ def main():
             os.environ.update(json.load(handle))
     beside = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
     program = beside if os.access(beside, os.X_OK) else 'ansible-playbook'
-    os.execvp(program, [program] + sys.argv[1:])
+    try:
+        os.execvp(program, [program] + sys.argv[1:])
+    except OSError as exc:
+        # In ansible's own words, so that the run's reason names it.
+        print('[ERROR]: cannot start ansible-playbook (%s): install ansible-core beside bjeic-ops (%s)'
+              % (exc.strerror, os.path.dirname(sys.executable)), file=sys.stderr)
+        sys.exit(127)
 
 
 if __name__ == '__main__':

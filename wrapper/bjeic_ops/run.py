@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 import ansible_runner
 from ansible_runner.interface import init_runner
 
-from . import BjeicOpsError, artifacts, launch, recorder, runenv
+from . import BjeicOpsError, artifacts, launch, project, recorder, runenv
 from .ingest import EVENT_STATUS, Ingestor
 from .inventory import CheckedInventory
 from .paths import keep_artifacts
 from .redact import Redactor, secret_values
 from .store import COMPLETE, INCOMPLETE, StoreError
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Exit codes: ansible-playbook's own, plus one for --fail-on.
 EXIT_OK, EXIT_ERROR, EXIT_HOST_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 4
@@ -68,7 +67,7 @@ class RunOutcome:
 def resolve_playbook(playbook):
     """A path as given (absolute, or relative to the current directory), else a name under playbooks/
     (daily_inspection.yml, drills/restore.yml)."""
-    playbooks = os.path.join(PROJECT_ROOT, 'playbooks')
+    playbooks = os.path.join(project.root(), 'playbooks')
     candidates = [os.path.abspath(playbook)]
     if not os.path.isabs(playbook) and not os.path.normpath(playbook).startswith('playbooks' + os.sep):
         candidates.append(os.path.join(playbooks, playbook))
@@ -93,7 +92,7 @@ def environment():
     # The ansible commands installed beside this interpreter come first, so a virtual
     # environment works without being activated.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get('PATH', '')])
-    return {'ANSIBLE_CONFIG': os.path.join(PROJECT_ROOT, 'ansible.cfg'), 'PATH': path,
+    return {'ANSIBLE_CONFIG': os.path.join(project.root(), 'ansible.cfg'), 'PATH': path,
             # The inventory was checked before the run; a source that stops parsing during it fails the run
             # instead of running on fewer hosts.
             'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': 'True'}
@@ -128,7 +127,8 @@ def execute(options, store, observer=None):
     artifacts.forget_secrets_of_reaped(store.store_id(), store.reaped)
     run_id = store.begin_run(playbook=_recorded_playbook(playbook), inventory=inventory.path, limit=options.limit,
                              check_mode=options.check, operator=options.operator, ticket=options.ticket,
-                             extra_vars=redactor.data(options.extravars))
+                             extra_vars=redactor.data(options.extravars),
+                             origin={'via': 'bjeic-ops', 'diff': bool(options.diff)})
     ingest = Ingestor(store, run_id, redactor, options.operator, options.ticket, options.check, observer)
     ingest.on_play_start = inventory.hosts
     status, rc, reason = 'error', None, None
@@ -179,7 +179,7 @@ def execute(options, store, observer=None):
 
 def _recorded_playbook(playbook):
     """Playbooks of the project are recorded by their path under it (playbooks/x.yml), others as given."""
-    relative = os.path.relpath(playbook, PROJECT_ROOT)
+    relative = os.path.relpath(playbook, project.root())
     return playbook if relative.startswith('..') else relative
 
 
@@ -222,7 +222,7 @@ def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, lo
             return bool((options.cancel and options.cancel()) or ingest.failure is not None)
 
         runner = init_runner(
-            private_data_dir=private_dir, project_dir=PROJECT_ROOT, inventory=inventory,
+            private_data_dir=private_dir, project_dir=project.root(), inventory=inventory,
             limit=options.limit, cmdline=' '.join(shlex.quote(part) for part in cmdline), quiet=True,
             binary=launcher(), event_handler=on_event, cancel_callback=cancel, envvars=envvars,
             suppress_env_files=True, verbosity=options.verbosity or None)
@@ -292,7 +292,7 @@ def _run(inventory, quiet, **runner_args):
         os.chmod(private_dir, 0o700)
         # In-memory runs are for tests and small jobs: they are not records, so the store callback stays off.
         runner = ansible_runner.run(
-            private_data_dir=private_dir, project_dir=PROJECT_ROOT, inventory=os.path.abspath(inventory),
+            private_data_dir=private_dir, project_dir=project.root(), inventory=os.path.abspath(inventory),
             quiet=quiet, event_handler=on_event, envvars=dict(environment(), BJEIC_OPS_RECORD='false'),
             **runner_args)
         return RunResult(runner.status, runner.rc, results)

@@ -42,7 +42,7 @@ options:
       - Where runs are spooled while the store cannot take them. Default C($XDG_STATE_HOME/bjeic-ops/spool).
       - In AWX, a directory that outlives the job's container (a volume of the container group), or a spooled
         run is lost with the container; the end of the job output says when that happened.
-    type: path
+    type: str
     env:
       - name: BJEIC_OPS_SPOOL
     ini:
@@ -147,7 +147,8 @@ class CallbackModule(CallbackBase):
             origin={'via': 'awx' if awx else 'ansible-playbook', 'awx': awx or None, 'diff': bool(cli.get('diff')),
                     'controller': socket.gethostname()})
         url = self.get_option('store') or bjeic_store_url()
-        self.recorder = bjeic_recorder.Recorder(url, meta, self.get_option('spool_dir'))
+        spool = self.get_option('spool_dir')
+        self.recorder = bjeic_recorder.Recorder(url, meta, os.path.expanduser(spool) if spool else None)
 
     @staticmethod
     def _recorded_path(path):

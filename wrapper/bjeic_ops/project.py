@@ -1,0 +1,29 @@
+"""Where the project is: the directory holding ansible.cfg, playbooks/ and the bjeic.ops collection.
+
+In order: BJEIC_OPS_PROJECT (a checkout or copy of your own); the copy an installed wheel carries
+(bjeic_ops/project, see setup.py); the checkout this package runs from (pip install -e).
+"""
+import os
+
+from . import BjeicOpsError
+
+PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'project')
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _is_project(path):
+    return os.path.isfile(os.path.join(path, 'ansible.cfg')) and os.path.isdir(os.path.join(path, 'playbooks'))
+
+
+def root():
+    explicit = os.environ.get('BJEIC_OPS_PROJECT')
+    if explicit:
+        if not _is_project(explicit):
+            raise BjeicOpsError('BJEIC_OPS_PROJECT=%s holds no ansible.cfg and playbooks/: give the project '
+                                'directory' % explicit)
+        return os.path.abspath(explicit)
+    for candidate in (PACKAGED, CHECKOUT):
+        if _is_project(candidate):
+            return candidate
+    raise BjeicOpsError('cannot find the bjeic-ops project (ansible.cfg and playbooks/): reinstall bjeic-ops, or '
+                        'set BJEIC_OPS_PROJECT to a checkout')
