@@ -172,3 +172,34 @@ def test_extra_vars_take_quoted_values_with_spaces_as_ansible_playbook_does():
         'target': 'web01', 'cmd': 'grep -q 8080 /etc/app.conf', 'n': 1}
     with pytest.raises(BjeicOpsError, match='not KEY=VALUE'):
         parse_extra_vars(['lonely'])
+
+
+def test_a_result_that_breaks_the_contract_is_refused_with_a_finding_naming_task_and_module(store):
+    """Before: a finding without a check id was stored as check '?', a ledger item of an unknown kind as it
+    came. Now the parts at fault are left out and one critical finding says which task and module."""
+    run_id = store.begin_run('p.yml')
+    ingest = Ingestor(store, run_id)
+    ingest(event('runner_on_ok', 'web01', {'changed': False,
+                                           'findings': [{'severity': 'warning', 'subject': '/', 'message': 'full'}],
+                                           'ledger': [{'kind': 'os', 'key': 'host:web01', 'attrs': {}}]},
+                 task='Inspect', action='acme.tools.inspect'))
+    ingest(event('runner_on_ok', 'web02', {'changed': True,
+                                           'changes': [{'object': '/etc/x', 'action': 'set', 'before': 1, 'after': 2}],
+                                           'rollback': 'undo it by hand',
+                                           'ledger': [{'kind': 'hardware', 'key': 'host:web02', 'attrs': {}}]},
+                 task='Tune', action='acme.tools.tune'))
+    ingest(event('runner_on_ok', 'web03', inspection('web03', 100, ['accept'])))
+    ingest.close()
+    found = store.findings(run_id)
+    assert '?' not in {f['check_id'] for f in found}
+    invalid = {f['host']: f for f in found if f['check_id'] == 'contract.invalid'}
+    assert set(invalid) == {'web01', 'web02'}
+    assert invalid['web01']['severity'] == 'critical' and invalid['web01']['subject'] == 'Inspect (acme.tools.inspect)'
+    assert 'so its findings were not recorded: findings[0] lacks check, value, threshold' in invalid['web01']['message']
+    assert 'its ledger, rollback were not recorded' in invalid['web02']['message']
+    with store.engine.connect() as conn:
+        kinds = conn.exec_driver_sql('SELECT host, kind FROM ledger_items ORDER BY host, kind').fetchall()
+    assert kinds == [('web01', 'os'), ('web03', 'network'), ('web03', 'os')]   # good items kept, bad ones not
+    [change] = store.changes(run_id=run_id)
+    assert (change['host'], change['object'], change['rollback']) == ('web02', '/etc/x', None)   # it happened
+    assert [f['check_id'] for f in found if f['host'] == 'web03'] == ['fs.usage']

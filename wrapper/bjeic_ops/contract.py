@@ -12,8 +12,13 @@ DRILL_OUTCOMES = ('passed', 'failed')
 
 
 def validate(result):
-    """Problems with a module result as a list of sentences; empty when it keeps the contract."""
+    """Problems with a module result as a list of sentences, each starting with the key it is about (ledger,
+    findings, changes, drill, rollback); empty when the result keeps the contract."""
     problems = []
+    for key in ('ledger', 'findings', 'changes'):
+        if result.get(key) is not None and not isinstance(result[key], list):
+            problems.append('%s must be a list, got %s' % (key, type(result[key]).__name__))
+            result = dict(result, **{key: None})
     for index, item in enumerate(result.get('ledger') or []):
         where = 'ledger[%d]' % index
         if not isinstance(item, dict) or set(item) != {'kind', 'key', 'attrs'}:
@@ -27,17 +32,23 @@ def validate(result):
             problems.append('%s.attrs must be a mapping' % where)
     for index, item in enumerate(result.get('findings') or []):
         where = 'findings[%d]' % index
+        if not isinstance(item, dict):
+            problems.append('%s must be a mapping' % where)
+            continue
         missing = [key for key in FINDING_KEYS if key not in item]
         if missing:
             problems.append('%s lacks %s' % (where, ', '.join(missing)))
             continue
         if item['severity'] not in SEVERITIES:
             problems.append('%s.severity %r is not one of %s' % (where, item['severity'], ', '.join(SEVERITIES)))
-        if not item['check'] or '.' not in item['check']:
+        if not isinstance(item['check'], str) or '.' not in item['check']:
             problems.append('%s.check %r must be a dotted id like fs.usage' % (where, item['check']))
         if not item['message']:
             problems.append('%s.message is empty' % where)
     for index, item in enumerate(result.get('changes') or []):
+        if not isinstance(item, dict):
+            problems.append('changes[%d] must be a mapping' % index)
+            continue
         missing = [key for key in CHANGE_KEYS if key not in item]
         if missing:
             problems.append('changes[%d] lacks %s' % (index, ', '.join(missing)))
@@ -52,3 +63,8 @@ def validate(result):
     if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
         problems.append('rollback must be null or a mapping with an id')
     return problems
+
+
+def keys_at_fault(problems):
+    """The contract keys the problems are about: {'findings', 'rollback', ...}."""
+    return {problem.split('[', 1)[0].split('.', 1)[0].split(' ', 1)[0] for problem in problems}

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from . import contract
 from .redact import Redactor
 from .store import StoreError, now
 
@@ -119,6 +120,9 @@ class Ingestor:
             self._contract(host, data, module, item, at)
 
     def _contract(self, host, data, module, res, at):
+        problems = contract.validate(res)
+        if problems:
+            res = self._refuse(host, data, module, res, at, problems)
         clean = self.redactor.data
         for item in res.get('findings') or []:
             severity = item.get('severity', 'info')
@@ -148,6 +152,23 @@ class Ingestor:
                               diff=self.redactor.text(record['diff'] or '')[:MAX_TEXT] or None,
                               rollback=clean(record['rollback']))
                 self._add('changes', record)
+
+    def _refuse(self, host, data, module, res, at, problems):
+        """A result that breaks the contract is not stored half-read (a finding without a check id, a ledger
+        item without a key): one critical finding names the task, the module and what is wrong, and the parts
+        at fault are left out. A change is still recorded (it happened), from Ansible's own diff if need be."""
+        task = data.get('task', '') or '?'
+        self.stats.findings['critical'] = self.stats.findings.get('critical', 0) + 1
+        self._add('findings', {
+            'run_id': self.run_id, 'host': host, 'check_id': 'contract.invalid', 'severity': 'critical',
+            'subject': ('%s (%s)' % (task, module or '?'))[:1000], 'value': None, 'threshold': None,
+            'message': self.redactor.text('task "%s" (module %s) returned a result that breaks the result contract, '
+                                          'so its %s were not recorded: %s' % (
+                                              task, module or '?', ', '.join(sorted(contract.keys_at_fault(problems))),
+                                              '; '.join(problems[:5]))),
+            'at': at})
+        at_fault = contract.keys_at_fault(problems)
+        return {key: value for key, value in res.items() if key not in at_fault}
 
     def _add(self, table, row):
         self._buffer[table].append(row)
