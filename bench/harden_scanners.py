@@ -11,7 +11,6 @@ again, rolled back and scanned a third time (rollback should give the first figu
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile

@@ -1,4 +1,7 @@
 """The store on a real PostgreSQL server, started by the test on 127.0.0.1 in a private cluster."""
+import os
+import socket
+
 from bjeic_ops.ingest import Ingestor
 from bjeic_ops.store import COMPLETE, SCHEMA_VERSION, Store
 

@@ -6,9 +6,9 @@ import shlex
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 
-from . import BjeicOpsError, __version__, artifacts, export, ledger, reports
+from . import BjeicOpsError, __version__, artifacts, export, ledger, reports, times
 from .i18n import label
 from .paths import store_url
 from .progress import PlainProgress, RichProgress, printable
@@ -20,7 +20,6 @@ ansible-playbook), 5 bad or incomplete options, 10 findings at or above --fail-o
 # Commands that only read the store: on a full disk or read-only media they open it read-only.
 READING = {'runs', 'findings', 'ledger', 'changes', 'drills', 'report', ('incident', 'list'), ('duty', 'list'),
            ('duty', 'report'), ('cloud', 'list'), ('cloud', 'history'), ('cloud', 'reconcile'), ('cloud', 'optimize')}
-YEARS = (1970, 2100)       # times outside these years are a typing error, not a record
 MAX_ID = 2 ** 31 - 1
 
 
@@ -109,15 +108,11 @@ def _short(text, width=80):
 
 
 def parse_when(text):
+    """An operator's local time (--since, --at) as naive UTC; one sentence when it cannot be."""
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise BjeicOpsError('not a date or time: %s (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)' % _short(text))
-    if not YEARS[0] <= value.year <= YEARS[1]:
-        raise BjeicOpsError('%s is out of range: give a time between %d and %d' % (_short(text), YEARS[0], YEARS[1]))
-    if value.tzinfo is None:
-        value = value.astimezone()  # local time as typed by the operator
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return times.parse_local(text, _short(text))
+    except times.TimeError as exc:
+        raise BjeicOpsError(str(exc))
 
 
 def default_operator():
@@ -466,7 +461,7 @@ def cmd_incident(args, store):
         incident_id = store.open_incident(args.level, args.host, args.summary, args.operator, args.ticket, at)
         first, resolution = [c['due'] for c in incidents.clocks(store.get_incident(incident_id))]
         print('incident %d opened (level %d): first-line response due by %s, resolution by %s'
-              % (incident_id, args.level, _local(first), _local(resolution)))
+              % (incident_id, args.level, times.minute(first), times.minute(resolution)))
     elif args.action == 'ack':
         incidents.acknowledge(store, args.incident_id, args.line, args.operator, args.text, at)
         print('incident %d acknowledged by the %s line' % (args.incident_id, args.line))
@@ -496,14 +491,10 @@ def _at(args):
     a service-level clock that has not run yet."""
     if not getattr(args, 'at', None):
         return None
-    at = parse_when(args.at).replace(tzinfo=timezone.utc)
-    if (at - datetime.now(timezone.utc)).total_seconds() > FUTURE_SLACK_SECONDS:
+    at = times.as_utc(parse_when(args.at))
+    if (at - times.now()).total_seconds() > FUTURE_SLACK_SECONDS:
         raise BjeicOpsError('--at %s is in the future; give the time it happened' % args.at)
     return at
-
-
-def _local(value):
-    return value.astimezone().strftime('%Y-%m-%d %H:%M')
 
 
 def _open_watch(store):

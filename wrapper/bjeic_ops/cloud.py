@@ -17,10 +17,9 @@ from datetime import timedelta
 
 from . import BjeicOpsError
 from .i18n import label
-from .incidents import as_utc
 from .inventory import inventory_list
 from .ledger import GIB, diff
-from .store import now
+from .times import as_utc, day, now
 
 TYPES = ('vm', 'disk', 'secgroup', 'backup')
 ACTIONS = ('request', 'change', 'reclaim')
@@ -376,17 +375,13 @@ def record(store, action, resource, ticket, reason, details=None, operator=None,
     known = key in estate.platform or key in estate.reports
     if events and events[-1]['action'] == 'reclaim':
         raise CloudError('%s was reclaimed on %s (ticket %s); a reclaimed resource takes no more %ss'
-                         % (key, _day(events[-1]['at']), events[-1]['ticket'], action))
+                         % (key, day(events[-1]['at']), events[-1]['ticket'], action))
     if action == 'request' and any(e['action'] == 'request' for e in events):
         raise CloudError('%s was already requested (ticket %s); record a change instead' % (key, events[0]['ticket']))
     if action in ('change', 'reclaim') and not (events or known):
         raise CloudError('%s is unknown: no request recorded and not in any export or host report; '
                          'check the id, or record its request first' % key)
     return key, store.record_cloud_event(key, action, ticket.strip(), reason.strip(), details, operator, at)
-
-
-def _day(value):
-    return as_utc(value).astimezone().strftime('%Y-%m-%d')
 
 
 # ---------------------------------------------------------------- reconcile
@@ -409,11 +404,11 @@ def reconcile(store, stale_days=7, at=None, lang='zh'):
         if not events:
             add(key, 'unrecorded', 'warning', attrs['source'])
         elif events[-1]['action'] == 'reclaim':
-            add(key, 'reclaimed_present', 'critical', _day(events[-1]['at']), events[-1]['ticket'], attrs['source'])
+            add(key, 'reclaimed_present', 'critical', day(events[-1]['at']), events[-1]['ticket'], attrs['source'])
         if attrs['type'] == 'vm' and str(attrs.get('status', '')).lower() not in STOPPED \
                 and not _reported_since(estate.reports.get(key), stale_days, at):
             seen = estate.reports.get(key)
-            add(key, 'not_inspected', 'warning', stale_days, _day(seen['seen_at']) if seen else label('never', lang))
+            add(key, 'not_inspected', 'warning', stale_days, day(seen['seen_at']) if seen else label('never', lang))
     for key, events in sorted(estate.events.items()):
         if key not in estate.present and events[-1]['action'] != 'reclaim':
             add(key, 'not_in_platform', 'warning', label('act_' + events[-1]['action'], lang), events[-1]['ticket'])

@@ -3,8 +3,7 @@
 The wrapper reads only these keys; `validate()` says what is wrong with a result, so tests
 and the store can refuse a malformed one instead of storing half of it.
 """
-LEDGER_KINDS = ('os', 'db', 'network', 'cloud', 'backup')
-SEVERITIES = ('critical', 'warning', 'info')
+from .vocab import LEDGER_KINDS, SEVERITIES
 FINDING_KEYS = ('check', 'severity', 'subject', 'value', 'threshold', 'message')
 CHANGE_KEYS = ('object', 'action', 'before', 'after')
 DRILL_KEYS = ('name', 'kind', 'outcome', 'started', 'finished', 'timings', 'steps')

@@ -4,22 +4,15 @@ Levels 1 (most severe) to 4 must be resolved within 2 / 4 / 8 / 16 hours of open
 respond (acknowledge) within 5 minutes of opening; once escalated, the second line must respond within
 30 minutes of the escalation. A clock is `met` or `breached` once stopped, `running` or `overdue` while not.
 """
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from . import BjeicOpsError
-from .store import now
+from .times import as_utc, minute, now
 
 RESOLUTION_HOURS = {1: 2, 2: 4, 3: 8, 4: 16}
 FIRST_RESPONSE = timedelta(minutes=5)
 SECOND_RESPONSE = timedelta(minutes=30)
 LINES = ('first', 'second')
-
-
-def as_utc(value):
-    """Stored times come back naive from SQLite and aware from PostgreSQL; both are UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def clocks(incident, at=None):
@@ -69,7 +62,7 @@ def acknowledge(store, incident_id, line, operator, text=None, at=None):
     if line == 'first':
         if incident['first_response_at'] is not None:
             raise BjeicOpsError('incident %d was already acknowledged by the first line at %s'
-                                % (incident_id, _show(incident['first_response_at'])))
+                                % (incident_id, minute(incident['first_response_at'])))
         values = {'first_response_at': at, 'status': 'acknowledged' if incident['escalated_at'] is None else 'escalated'}
     elif line == 'second':
         if incident['escalated_at'] is None:
@@ -77,7 +70,7 @@ def acknowledge(store, incident_id, line, operator, text=None, at=None):
                                 % (incident_id, incident_id))
         if incident['second_response_at'] is not None:
             raise BjeicOpsError('incident %d was already acknowledged by the second line at %s'
-                                % (incident_id, _show(incident['second_response_at'])))
+                                % (incident_id, minute(incident['second_response_at'])))
         values = {'second_response_at': at}
         if incident['first_response_at'] is None:   # the second line answering also answers the first clock
             values['first_response_at'] = at
@@ -90,7 +83,7 @@ def escalate(store, incident_id, operator, text=None, at=None):
     incident = store.get_incident(incident_id)
     _refuse_if_resolved(incident, 'escalate')
     if incident['escalated_at'] is not None:
-        raise BjeicOpsError('incident %d was already escalated at %s' % (incident_id, _show(incident['escalated_at'])))
+        raise BjeicOpsError('incident %d was already escalated at %s' % (incident_id, minute(incident['escalated_at'])))
     at = _not_before(incident, at or now(), 'opened_at')
     store.record_incident_event(incident_id, 'escalate', {'escalated_at': at, 'status': 'escalated'},
                                 operator=operator, line='second', text=text, at=at)
@@ -126,15 +119,11 @@ def _not_before(incident, at, *fields):
         earlier = as_utc(incident.get(name))
         if earlier is not None and as_utc(at) < earlier:
             raise BjeicOpsError('%s is before %s (%s): give the time it happened'
-                                % (as_utc(at).astimezone().strftime('%Y-%m-%d %H:%M'), WHEN[name], _show(earlier)))
+                                % (minute(at), WHEN[name], minute(earlier)))
     return at
 
 
 def _refuse_if_resolved(incident, verb):
     if incident['resolved_at'] is not None:
         raise BjeicOpsError('cannot %s incident %d: it was resolved at %s' % (verb, incident['id'],
-                                                                             _show(incident['resolved_at'])))
-
-
-def _show(value):
-    return as_utc(value).astimezone().strftime('%Y-%m-%d %H:%M')
+                                                                             minute(incident['resolved_at'])))

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 
 from . import contract
 from .redact import Redactor
-from .store import StoreError, now
+from .store import StoreError
+from .times import now
 
 EVENT_STATUS = {'runner_on_ok': 'ok', 'runner_on_failed': 'failed',
                 'runner_on_unreachable': 'unreachable', 'runner_on_skipped': 'skipped'}

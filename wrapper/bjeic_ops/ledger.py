@@ -2,8 +2,10 @@
 import json
 
 from .store import dumps
+from .vocab import LEDGER_KINDS
 
-KINDS = ('os', 'db', 'network', 'cloud', 'backup')
+KINDS = LEDGER_KINDS   # the kinds a ledger can be shown for
+
 GIB = 1024 ** 3
 
 

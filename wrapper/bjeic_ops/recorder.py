@@ -15,7 +15,9 @@ from .ingest import Ingestor
 from .redact import Redactor, secret_values
 from .runenv import secret_names
 from .spool import SpoolWriter, spool_directory
-from .store import COMPLETE, INCOMPLETE, Store, StoreError, now
+from .store import Store, StoreError
+from .times import now
+from .vocab import COMPLETE, INCOMPLETE
 
 RECORDED_BY_WRAPPER = 'BJEIC_OPS_RUN_ID'      # set by `bjeic-ops run`: it records the run itself
 

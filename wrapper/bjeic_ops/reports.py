@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import BjeicOpsError, ledger
-from .incidents import as_utc, clocks, sla_state
+from .incidents import clocks, sla_state
 from .inventory import inventory_list
-from .store import COMPLETE, now
+from .times import as_utc, day, local, month_bounds, now
+from .vocab import COMPLETE, SEVERITIES
 
 DAILY_PLAYBOOK = 'daily_inspection.yml'
 DUTY_PLAYBOOK = 'special_duty.yml'
-SEVERITIES = ('critical', 'warning', 'info')
 AVAILABILITY_TARGET = 99.9
 DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
 LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened
@@ -41,11 +41,6 @@ class Report:
     meta: list                                   # [(label key, value)]
     sections: list
     generated_at: datetime = field(default_factory=now)
-
-
-def local(value):
-    value = as_utc(value)
-    return value.astimezone() if value is not None else None
 
 
 def severity_counts(rows):
@@ -160,13 +155,9 @@ def since_previous(store, run, previous, statuses):
 
 def month_window(month):
     try:
-        start = datetime.strptime(month, '%Y-%m')
-    except ValueError:
-        raise BjeicOpsError('--month must be YYYY-MM, got %r' % month)
-    if not 1970 <= start.year <= 2100:
-        raise BjeicOpsError('--month %s is out of range: give a month between 1970 and 2100' % month)
-    end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return as_utc(start.astimezone()), as_utc(end.astimezone())   # local month boundaries
+        return month_bounds(month)
+    except ValueError as exc:
+        raise BjeicOpsError(str(exc))
 
 
 def monthly(store, month, inventory=None):
@@ -231,16 +222,12 @@ def monthly(store, month, inventory=None):
                        'started': local(d['started']), 'recovery_seconds': (d['timings'] or {}).get('recovery_seconds')}
                       for d in drills], tones=['bad' if d['outcome'] != 'passed' else None for d in drills]),
     ]
-    meta = [('month', month), ('window', '%s – %s' % (_day(since), _day(until - timedelta(seconds=1))))]
+    meta = [('month', month), ('window', '%s – %s' % (day(since), day(until - timedelta(seconds=1))))]
     return Report('monthly', 'title_monthly', month, meta, sections)
 
 
 def _pct(part, whole):
     return round(100.0 * part / whole, 2) if whole else None
-
-
-def _day(value):
-    return local(value).strftime('%Y-%m-%d')
 
 
 def inventory_groups(inventory):

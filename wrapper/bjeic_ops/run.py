@@ -20,7 +20,7 @@ from .ingest import EVENT_STATUS, Ingestor
 from .inventory import CheckedInventory
 from .paths import keep_artifacts
 from .redact import Redactor, secret_values
-from .store import COMPLETE, INCOMPLETE, StoreError
+from .vocab import COMPLETE, INCOMPLETE, SEVERITY_RANK
 
 
 # Exit codes: ansible-playbook's own, plus one for --fail-on.
@@ -28,7 +28,6 @@ EXIT_OK, EXIT_ERROR, EXIT_HOST_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 4
 EXIT_USAGE = 5                  # as ansible's "bad or incomplete options"
 EXIT_INTERRUPTED = 99
 EXIT_FINDINGS = 10
-SEVERITY_RANK = {'critical': 0, 'warning': 1, 'info': 2}
 NO_HOSTS = 'no_hosts'           # runner status of a run that reached no host: never a ledger or a report
 
 

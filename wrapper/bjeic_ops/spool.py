@@ -14,7 +14,7 @@ from . import BjeicOpsError
 from .ingest import Ingestor
 from .paths import state_home
 from .redact import Redactor
-from .store import INCOMPLETE
+from .vocab import INCOMPLETE
 
 SUFFIX = '.jsonl'
 

@@ -12,16 +12,16 @@ import socket
 import sqlite3
 import time
 import uuid
-from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, create_engine, event, func, insert, select, update)
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError, sqlite_file
+from .times import now
+from .vocab import COMPLETE, INCOMPLETE, RUNNING
 
 SCHEMA_VERSION = 5
-RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
 IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
 
 metadata = MetaData()
@@ -304,10 +304,6 @@ def busy_timeout():
     if not 0 < seconds <= 3600:
         raise StoreError('BJEIC_OPS_STORE_TIMEOUT must be a number of seconds between 0 and 3600, got %r' % value)
     return seconds
-
-
-def now():
-    return datetime.now(timezone.utc)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -1,0 +1,9 @@
+"""The words the record is made of, defined once: severities, ledger kinds, run states.
+
+The target side defines the same words for the modules (plugins/module_utils/contract.py); the unit tests
+hold the two to each other.
+"""
+SEVERITIES = ('critical', 'warning', 'info')                  # most severe first
+SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
+LEDGER_KINDS = ('os', 'db', 'network', 'cloud', 'backup')
+RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
