@@ -1,7 +1,7 @@
 import pytest
 
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import (
-    ThresholdError, finding, grade, merge_thresholds, public_thresholds)
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding, grade
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import ThresholdError, merge_thresholds, public_thresholds
 
 DEFAULTS = {'fs.usage': {'warning': 80.0, 'critical': 90.0},
             'lvm.vg_free': {'warning': 10.0, 'critical': 5.0, '_direction': 'below'}}

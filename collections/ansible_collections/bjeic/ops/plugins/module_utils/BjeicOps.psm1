@@ -1,8 +1,8 @@
 # Copyright: bjeic.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Shared code of the bjeic.ops Windows modules: the result contract (findings), threshold grading
-# (the same rules as module_utils/findings.py on Linux), root-only record directories written
+# Shared code of the bjeic.ops Windows modules: the result contract (findings, ledger items and keys,
+# rollback handles: the twin of module_utils/contract.py), threshold grading (the same rules), root-only record directories written
 # atomically, and what the management channel (WinRM, its listeners, become) depends on.
 # Windows PowerShell 5.1 compatible: no ternary, no null-coalescing, no -AsHashtable.
 
@@ -36,6 +36,39 @@ function New-BjeicOpsUnavailable {
         [Parameter(Mandatory = $true)][string]$Message
     )
     New-BjeicOpsFinding -Check $Check -Severity info -Subject $Subject -Message $Message
+}
+
+function Get-BjeicOpsLedgerKey {
+    <# A ledger key in the one grammar of module_utils/contract.py: PREFIX:NAME, or PREFIX:NAME@HOST. #>
+    param(
+        [Parameter(Mandatory = $true)][string]$Prefix,
+        [Parameter(Mandatory = $true)][string]$Name,
+        [string]$HostName = ''
+    )
+    if ($HostName) {
+        return "${Prefix}:${Name}@${HostName}"
+    }
+    return "${Prefix}:${Name}"
+}
+
+function New-BjeicOpsLedgerItem {
+    <# A ledger item of the result contract: {kind, key, attrs}. #>
+    param(
+        [Parameter(Mandatory = $true)][ValidateSet('os', 'db', 'network', 'cloud', 'backup')][string]$Kind,
+        [Parameter(Mandatory = $true)][ValidatePattern(':')][string]$Key,
+        [Parameter(Mandatory = $true)][System.Collections.IDictionary]$Attrs
+    )
+    [ordered]@{ kind = $Kind; key = $Key; attrs = $Attrs }
+}
+
+function New-BjeicOpsRollback {
+    <# The handle that undoes a run's change: bjeic-ops rollback runs Module with Arguments on the host. #>
+    param(
+        [Parameter(Mandatory = $true)][string]$Id,
+        [Parameter(Mandatory = $true)][string]$Module,
+        [Parameter(Mandatory = $true)][System.Collections.IDictionary]$Arguments
+    )
+    @{ id = $Id; how = @{ module = $Module; args = $Arguments } }
 }
 
 function Get-BjeicOpsGrade {
@@ -204,7 +237,8 @@ function Get-BjeicOpsManagementChannel {
 }
 
 $exported = @(
-    'New-BjeicOpsFinding', 'New-BjeicOpsUnavailable', 'Get-BjeicOpsGrade', 'Merge-BjeicOpsThreshold',
+    'New-BjeicOpsFinding', 'New-BjeicOpsUnavailable', 'Get-BjeicOpsLedgerKey', 'New-BjeicOpsLedgerItem',
+    'New-BjeicOpsRollback', 'Get-BjeicOpsGrade', 'Merge-BjeicOpsThreshold',
     'Get-BjeicOpsRecordRoot', 'New-BjeicOpsRecordId', 'Write-BjeicOpsJson', 'Read-BjeicOpsJson', 'Get-BjeicOpsPendingReboot',
     'Get-BjeicOpsManagementChannel'
 )

@@ -25,8 +25,9 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import (
-    finding, grade, merge_thresholds, public_thresholds, stale_severity, unavailable)
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import Findings, finding, grade
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import merge_thresholds, public_thresholds, stale_severity
 
 DEFAULT_THRESHOLDS = {
     # free % of a tablespace / filegroup / data file system, counting what autoextend can still add
@@ -205,10 +206,8 @@ class Evaluation:
     def __init__(self, facts, thresholds, limits):
         self.facts, self.thresholds, self.limits = facts, thresholds, limits
         self.subject = ledger_key(facts)
-        self.findings = []
-
-    def add(self, check, severity, message, value=None, threshold=None):
-        self.findings.append(finding(check, severity, self.subject, message, value=value, threshold=threshold))
+        self.found = Findings(self.subject)
+        self.add = self.found.add
 
     def run(self):
         self.spaces()
@@ -216,9 +215,9 @@ class Evaluation:
         self.errors()
         self.backups()
         for gap in self.facts.get('unavailable') or []:
-            self.findings.append(unavailable('db.unavailable', self.subject, '%s: %s could not be read: %s'
-                                             % (self.subject, gap['what'], gap['why'])))
-        return self.findings
+            self.found.unavailable('db.unavailable', '%s: %s could not be read: %s'
+                                   % (self.subject, gap['what'], gap['why']))
+        return self.found.items
 
     def spaces(self):
         for space in self.facts.get('spaces') or []:
@@ -289,7 +288,7 @@ def human(size):
 
 
 def ledger_key(facts):
-    return 'db:%s@%s' % (facts.get('name') or facts.get('instance') or facts['engine'], facts.get('server') or 'unknown')
+    return contract.key('db', facts.get('name') or facts.get('instance') or facts['engine'], facts.get('server') or 'unknown')
 
 
 def ledger_item(facts):
@@ -301,7 +300,7 @@ def ledger_item(facts):
         attrs['datafiles'] = [dict((k, v) for k, v in f.items() if k not in STATE_FILE_FIELDS) for f in facts['datafiles']]
         state['datafiles'] = [dict((k, f.get(k)) for k in ('name',) + STATE_FILE_FIELDS if k in f) for f in facts['datafiles']]
     attrs['state'] = state
-    return {'kind': 'db', 'key': ledger_key(facts), 'attrs': attrs}
+    return contract.ledger_item('db', ledger_key(facts), attrs)
 
 
 def unreachable_finding(subject, error):

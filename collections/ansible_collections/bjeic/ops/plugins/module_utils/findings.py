@@ -1,32 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: bjeic.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Findings and thresholds: the `findings` half of the result contract.
+"""Thresholds: {warning, critical} per check id, merged over a module's defaults and checked.
 
-A finding is {check, severity, subject, value, threshold, message}; severity is
-one of critical, warning, info. Thresholds are {warning, critical} per check id.
+A finding is {check, severity, subject, value, threshold, message} (contract.py builds and grades them).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-SEVERITIES = ('critical', 'warning', 'info')
-
-
 class ThresholdError(ValueError):
     """A user-supplied threshold is malformed; the message says which and why."""
-
-
-def finding(check, severity, subject, message, value=None, threshold=None):
-    if severity not in SEVERITIES:
-        raise ValueError('unknown severity %r' % severity)
-    return {'check': check, 'severity': severity, 'subject': subject,
-            'value': value, 'threshold': threshold, 'message': message}
-
-
-def unavailable(check, subject, message):
-    """An info finding saying that something could not be observed (check id `*.unavailable`)."""
-    return finding(check, 'info', subject, message)
 
 
 def stale_severity(age_hours, max_age_hours):
@@ -63,27 +47,6 @@ def merge_thresholds(defaults, overrides):
             raise ThresholdError('thresholds.%s: critical (%s) is less severe than warning (%s)'
                                  % (check, critical, warning))
     return merged
-
-
-def grade(value, levels):
-    """Severity of `value` against {warning, critical[, _direction]}, or None when fine.
-
-    By default higher is worse; `_direction: below` makes lower worse (free space).
-    Returns (severity, threshold crossed).
-    """
-    if value is None:
-        return None, None
-    if levels.get('_direction') == 'below':
-        if value <= levels['critical']:
-            return 'critical', levels['critical']
-        if value <= levels['warning']:
-            return 'warning', levels['warning']
-        return None, None
-    if value >= levels['critical']:
-        return 'critical', levels['critical']
-    if value >= levels['warning']:
-        return 'warning', levels['warning']
-    return None, None
 
 
 def public_thresholds(levels):

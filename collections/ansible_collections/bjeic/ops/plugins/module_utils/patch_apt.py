@@ -20,10 +20,11 @@ import re
 import shutil
 import time
 
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import C_LOCALE
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import PatchError
 
-ENV = {'DEBIAN_FRONTEND': 'noninteractive', 'LC_ALL': 'C', 'APT_LISTCHANGES_FRONTEND': 'none',
-       'NEEDRESTART_MODE': 'l', 'UCF_FORCE_CONFFOLD': '1'}
+ENV = dict(C_LOCALE, DEBIAN_FRONTEND='noninteractive', APT_LISTCHANGES_FRONTEND='none', NEEDRESTART_MODE='l',
+           UCF_FORCE_CONFFOLD='1')
 # Keep the administrator's configuration files on upgrade: production hosts have edited ones.
 DPKG_OPTIONS = ('-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold')
 _INST = re.compile(r'^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*) \[(\S+)\]\)')

@@ -16,9 +16,10 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import C_LOCALE
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import PatchError, mismatches
 
-ENV = {'LC_ALL': 'C'}
+ENV = C_LOCALE
 # A repository that cannot be reached is an error, not a silent skip (some dnf.conf set it True).
 STRICT = '--setopt=skip_if_unavailable=False'
 QUERY_FORMAT = '%{name}.%{arch}\t%{evr}\t%{repoid}\n'

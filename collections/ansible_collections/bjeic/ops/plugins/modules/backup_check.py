@@ -184,7 +184,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.common.text.formatters import human_to_bytes
 from ansible_collections.bjeic.ops.plugins.module_utils import backup_archive as archive
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, stale_severity, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import Findings, finding, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import stale_severity
 
 SPACE_MARGIN = 1.1   # room a restore needs: the unpacked size plus a tenth
 
@@ -452,7 +454,7 @@ def ledger_item(host, spec, state):
     attrs = {'set': spec['name'], 'host': host, 'path': spec['path'], 'max_age_hours': spec['max_age_hours'],
              'min_size': spec['min_size'], 'manifest': spec.get('manifest'), 'source': spec.get('source'),
              'state': dict((k, v) for k, v in state.items() if k not in ('name', 'path'))}
-    return {'kind': 'backup', 'key': 'backup:%s@%s' % (spec['name'], host), 'attrs': attrs}
+    return contract.ledger_item('backup', contract.key('backup', spec['name'], host), attrs)
 
 
 def main():
@@ -493,10 +495,10 @@ def main():
     except OSError:
         pass
     host = socket.gethostname()
-    findings = []
-    states = [check_set(module, spec, findings.append) for spec in module.params['sets']]
-    summary = dict((severity, sum(1 for f in findings if f['severity'] == severity))
-                   for severity in ('critical', 'warning', 'info'))
+    found = Findings()
+    states = [check_set(module, spec, found.add_item) for spec in module.params['sets']]
+    findings = found.items
+    summary = found.summary()
     summary.update(sets=len(states), verified=sum(1 for s in states if s['verified']))
     problems = [f for f in findings if f['severity'] != 'info']
     module.exit_json(changed=False, sets=states, findings=findings, summary=summary,

@@ -211,7 +211,9 @@ from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql
 from ansible_collections.bjeic.ops.plugins.module_utils import mysql_scratch as scratch
 from ansible_collections.bjeic.ops.plugins.module_utils import restore_mssql
 from ansible_collections.bjeic.ops.plugins.module_utils import restore_oracle
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, stale_severity
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import Findings
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import stale_severity
 
 
 def parse_row_manifest(text):
@@ -244,11 +246,9 @@ class RestoreTest:
     def __init__(self, module):
         self.module, self.params = module, module.params
         self.host = socket.gethostname()
-        self.findings = []
+        self.found = Findings(self.params['name'])
+        self.add = self.found.add
         self.backup = {'dump': None, 'restore': None}
-
-    def add(self, check, severity, message, value=None, threshold=None):
-        self.findings.append(finding(check, severity, self.params['name'], message, value=value, threshold=threshold))
 
     def run(self):
         if self.params['engine'] == 'oracle':
@@ -511,7 +511,7 @@ class RestoreTest:
         attrs = {'name': self.params['name'], 'engine': self.params['engine'], 'host': self.host,
                  'backup_path': self.params['backup_path'], 'max_age_hours': self.params['max_age_hours'],
                  'state': self.backup}
-        return [{'kind': 'backup', 'key': 'dbbackup:%s@%s' % (self.params['name'], self.host), 'attrs': attrs}]
+        return [contract.ledger_item('backup', contract.key('dbbackup', self.params['name'], self.host), attrs)]
 
 
 def check_mysql_params(module):
@@ -567,7 +567,7 @@ def main():
     test = RestoreTest(module)
     test.run()
     restore = test.backup.get('restore') or {}
-    module.exit_json(changed=False, backup=test.backup, findings=test.findings, ledger=test.ledger(),
+    module.exit_json(changed=False, backup=test.backup, findings=test.found.items, ledger=test.ledger(),
                      msg='restore test of %s: %s' % (module.params['name'], 'passed' if restore.get('ok') else
                                                      restore.get('skipped') or 'failed, see findings'))
 

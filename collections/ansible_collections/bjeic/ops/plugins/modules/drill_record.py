@@ -126,7 +126,7 @@ findings:
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding
 
 MILESTONES = (('detection_seconds', 'detected'), ('recovery_seconds', 'recovered'))
 

@@ -219,7 +219,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.bjeic.ops.plugins.module_utils import config_edit as edit
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding
 from ansible_collections.bjeic.ops.plugins.module_utils.harden_catalogue import (
     BASELINES, CLAUSES, DEFAULT_SETTINGS, PAM_ACCOUNT, PAM_AUTH, PAM_PASSWORD)
 from ansible_collections.bjeic.ops.plugins.module_utils.host_backup import Backup, BackupError, write_atomic
@@ -290,9 +291,8 @@ class Host(object):
 
     def run(self, *args, **kwargs):
         binary = self.module.get_bin_path(args[0]) or args[0]
-        return self.module.run_command([binary] + list(args[1:]),
-                                       environ_update={'LANG': 'C', 'LC_ALL': 'C', 'DEBIAN_FRONTEND': 'noninteractive'},
-                                       **kwargs)
+        return contract.run_c(self.module, [binary] + list(args[1:]),
+                              environ_update={'DEBIAN_FRONTEND': 'noninteractive'}, **kwargs)
 
     def must(self, *args):
         rc, out, err = self.run(*args)
@@ -358,7 +358,7 @@ class Host(object):
         binary = self.module.get_bin_path('sshd', opt_dirs=['/usr/sbin', '/sbin'])
         if not binary:
             raise ControlError('sshd is not installed')
-        return self.module.run_command([binary] + list(args), environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+        return contract.run_c(self.module, [binary] + list(args))
 
     def sshd_effective(self, config=None, user=None):
         args = ['-T']
@@ -1419,13 +1419,12 @@ def main():
     result.update(
         changed=bool(run.changes), controls=results, findings=findings_of(results), changes=run.changes,
         summary=summary, backup_id=backup_id,
-        rollback={'id': backup_id, 'how': {'module': 'bjeic.ops.linux_harden',
-                                           'args': {'mode': 'rollback', 'backup_id': backup_id}}} if backup_id else None,
-        ledger=[{'kind': 'os', 'key': 'baseline:%s@%s' % (params['baseline'], host.name),
-                 'attrs': {'hostname': host.name, 'baseline': params['baseline'],
-                           'controls': dict((r['id'], 'pass' if r['status'] in ('pass', 'fixed') else r['status'])
-                                            for r in results),
-                           'state': {'compliance_pct': summary['compliance_pct']}}}],
+        rollback=contract.rollback(backup_id, 'bjeic.ops.linux_harden', {'mode': 'rollback', 'backup_id': backup_id})
+        if backup_id else None,
+        ledger=[contract.ledger_item('os', contract.key('baseline', params['baseline'], host.name), {
+            'hostname': host.name, 'baseline': params['baseline'],
+            'controls': dict((r['id'], 'pass' if r['status'] in ('pass', 'fixed') else r['status']) for r in results),
+            'state': {'compliance_pct': summary['compliance_pct']}})],
     )
     if module._diff:
         result['diff'] = run.diffs

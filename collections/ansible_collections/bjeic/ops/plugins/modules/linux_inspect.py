@@ -250,8 +250,9 @@ from ansible_collections.bjeic.ops.plugins.module_utils.fs_walk import OneFileSy
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_parsers as parsers
 from ansible_collections.bjeic.ops.plugins.module_utils.linux_network import read_text
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import (
-    ThresholdError, finding, grade, merge_thresholds, public_thresholds, unavailable)
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding, grade, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils.findings import ThresholdError, merge_thresholds, public_thresholds
 
 CHECK_IDS = (
     'fs.usage', 'fs.inodes', 'fs.readonly', 'fs.fstab_mismatch', 'lvm.vg_free', 'swap.usage',
@@ -330,7 +331,8 @@ class Inspection(object):
         self.now = time.time()
         self.since = self.now - module.params['window_hours'] * 3600
         self.hostname = socket.gethostname()
-        self.findings = []
+        self.found = contract.Findings(keep=lambda check: check in enabled or check == 'inspect.error')
+        self.findings = self.found.items
         self.attrs = {}
         self.state = {}  # values that change run to run: ledger attrs.state, left out of drift
         self.systemd = os.path.isdir('/run/systemd/system')
@@ -341,18 +343,14 @@ class Inspection(object):
         return any(check in self.enabled for check in checks)
 
     def add(self, item):
-        if item['check'] in self.enabled or item['check'].endswith('.unavailable') or item['check'] == 'inspect.error':
-            self.findings.append(item)
+        self.found.add_item(item)
 
     def graded(self, check, subject, value, message_format, **extra):
         """Add a finding for `value` if it crosses the check's thresholds."""
-        severity, threshold = grade(value, self.thresholds[check])
-        if severity:
-            values = dict(extra, value=value, threshold=threshold, severity=severity)
-            self.add(finding(check, severity, subject, message_format % values, value, threshold))
+        self.found.graded(check, value, self.thresholds[check], message_format, subject=subject, **extra)
 
     def run(self, *args):
-        return self.module.run_command(list(args), environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+        return contract.run_c(self.module, args)
 
 
 # ---------------------------------------------------------------- identity
@@ -891,12 +889,12 @@ def inspect(insp):
 
 def ledger_items(insp):
     attrs = dict(insp.attrs, state=insp.state)
-    items = [{'kind': 'os', 'key': 'host:%s' % insp.hostname, 'attrs': attrs}]
+    items = [contract.ledger_item('os', contract.key('host', insp.hostname), attrs)]
     if insp.network is not None:
-        items.append({'kind': 'network', 'key': 'netpolicy:%s' % insp.hostname, 'attrs': insp.network})
+        items.append(contract.ledger_item('network', contract.key('netpolicy', insp.hostname), insp.network))
     if insp.cloud is not None:
         # `self:` marks the host's own report; the platform's export of the same instance is `vm:ID`.
-        items.append({'kind': 'cloud', 'key': 'self:vm:%s' % insp.cloud['id'], 'attrs': insp.cloud})
+        items.append(contract.ledger_item('cloud', contract.key('self', 'vm:%s' % insp.cloud['id']), insp.cloud))
     return items
 
 
@@ -936,7 +934,7 @@ def main():
     enabled = set(params['checks'] or CHECK_IDS) - set(params['skip_checks'])
     insp = Inspection(module, thresholds, enabled)
     findings = inspect(insp)
-    summary = dict((severity, sum(1 for f in findings if f['severity'] == severity)) for severity in ('critical', 'warning', 'info'))
+    summary = contract.summary(findings)
     module.exit_json(
         changed=False,
         ledger=ledger_items(insp),

@@ -233,7 +233,8 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding
 from ansible_collections.bjeic.ops.plugins.module_utils import patch_snapshot
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_apt import AptBackend
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_dnf import DnfBackend
@@ -304,8 +305,7 @@ class Patcher(object):
         return self.module.run_command(args, environ_update=environ_update, cwd=cwd)
 
     def handle(self, txn_id):
-        return {'id': txn_id, 'how': {'module': 'bjeic.ops.linux_patch',
-                                      'args': {'state': 'rolled_back', 'transaction_id': txn_id}}}
+        return contract.rollback(txn_id, 'bjeic.ops.linux_patch', {'state': 'rolled_back', 'transaction_id': txn_id})
 
     # ---------------------------------------------------------------- plan
     def plan(self):
@@ -337,11 +337,11 @@ class Patcher(object):
         if self.backend.reboot_flagged():
             result['findings'].append(finding('patch.reboot_required', 'warning', self.host,
                                               '%s waits for a reboot to finish earlier updates' % self.host, value=True))
-        result['ledger'] = [{'kind': 'os', 'key': 'patch:%s' % self.host, 'attrs': {
+        result['ledger'] = [contract.ledger_item('os', contract.key('patch', self.host), {
             'hostname': self.host, 'backend': self.backend.name,
             'last_transaction': (self.store.ids() or [None])[-1],
             'state': {'pending': len(available), 'pending_security': len(security),
-                      'unfinished_transactions': len(unfinished)}}}]
+                      'unfinished_transactions': len(unfinished)}})]
         return unfinished
 
     # ---------------------------------------------------------------- apply

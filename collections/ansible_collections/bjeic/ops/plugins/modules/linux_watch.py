@@ -125,7 +125,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bjeic.ops.plugins.module_utils import linux_network as network
-from ansible_collections.bjeic.ops.plugins.module_utils.findings import finding, unavailable
+from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding, unavailable
 from ansible_collections.bjeic.ops.plugins.module_utils.fs_walk import OneFileSystemWalk
 from ansible_collections.bjeic.ops.plugins.module_utils.host_backup import sha256_of
 
@@ -300,7 +301,7 @@ def main():
     enabled = set(params['checks'] or CHECKS)
 
     def run(*argv):
-        return module.run_command(list(argv), environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+        return contract.run_c(module, argv)
 
     now, problems, truncated = observe(module, run)
     findings = [unavailable('sec.unavailable', host, problem) for problem in problems]

@@ -718,7 +718,7 @@ foreach ($result in $results) {
 $backupId = $null
 if ($run.backup -and $changes.Count) {
     $backupId = $run.backup.id
-    $module.Result.rollback = @{ id = $backupId; how = @{ module = 'bjeic.ops.win_harden'; args = @{ mode = 'rollback'; backup_id = $backupId } } }
+    $module.Result.rollback = New-BjeicOpsRollback -Id $backupId -Module 'bjeic.ops.win_harden' -Arguments @{ mode = 'rollback'; backup_id = $backupId }
 }
 $module.Result.changed = $module.Result.changed -or $changes.Count -gt 0
 $module.Result.controls = $results
@@ -726,8 +726,8 @@ $module.Result.summary = $summary
 $module.Result.findings = $findings
 $module.Result.changes = @($changes)
 $module.Result.backup_id = $backupId
-$module.Result.ledger = @(@{ kind = 'os'; key = "baseline:$($module.Params.baseline)@$hostname";
-        attrs = @{ hostname = $hostname; baseline = $module.Params.baseline; controls = $statuses; state = @{ compliance_pct = $summary.compliance_pct } }
+$module.Result.ledger = @(New-BjeicOpsLedgerItem -Kind os -Key (Get-BjeicOpsLedgerKey -Prefix baseline -Name $module.Params.baseline -HostName $hostname) -Attrs @{
+        hostname = $hostname; baseline = $module.Params.baseline; controls = $statuses; state = @{ compliance_pct = $summary.compliance_pct }
     })
 $errors = @($results | Where-Object { $_.status -eq 'error' })
 if ($enforce -and $errors.Count) {

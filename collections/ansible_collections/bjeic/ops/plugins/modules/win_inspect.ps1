@@ -565,13 +565,13 @@ foreach ($gatherer in $gatherers) {
 $order = @{ critical = 0; warning = 1; info = 2 }
 $sorted = @($findings | Sort-Object -Property { $order[$_.severity] }, { $_.check }, { $_.subject })
 $attrs.state = $state
-$ledger = @([ordered]@{ kind = 'os'; key = "host:$hostname"; attrs = $attrs })
+$ledger = @(New-BjeicOpsLedgerItem -Kind os -Key (Get-BjeicOpsLedgerKey -Prefix host -Name $hostname) -Attrs $attrs)
 if ($insp.network) {
-    $ledger += [ordered]@{ kind = 'network'; key = "netpolicy:$hostname"; attrs = $insp.network }
+    $ledger += New-BjeicOpsLedgerItem -Kind network -Key (Get-BjeicOpsLedgerKey -Prefix netpolicy -Name $hostname) -Attrs $insp.network
 }
 if ($insp.cloud) {
     # `self:` marks the host's own report; the platform's export of the same instance is `vm:ID`.
-    $ledger += [ordered]@{ kind = 'cloud'; key = "self:vm:$($insp.cloud.id)"; attrs = $insp.cloud }
+    $ledger += New-BjeicOpsLedgerItem -Kind cloud -Key (Get-BjeicOpsLedgerKey -Prefix self -Name "vm:$($insp.cloud.id)") -Attrs $insp.cloud
 }
 $public = @{}
 foreach ($id in $thresholds.Keys) {

@@ -228,10 +228,9 @@ function Invoke-Plan {
         $last = $transactions[-1].id
     }
     # The same ledger item as linux_patch: the monthly report's patch status reads it.
-    $module.Result.ledger = @(@{ kind = 'os'; key = "patch:$hostname"; attrs = @{ hostname = $hostname; backend = 'windows';
-                last_transaction = $last; hotfixes = $installed.hotfixes
-                state = @{ pending = $available.Count; pending_security = $security.Count; unfinished_transactions = $unfinished.Count }
-            }
+    $module.Result.ledger = @(New-BjeicOpsLedgerItem -Kind os -Key (Get-BjeicOpsLedgerKey -Prefix patch -Name $hostname) -Attrs @{
+            hostname = $hostname; backend = 'windows'; last_transaction = $last; hotfixes = $installed.hotfixes
+            state = @{ pending = $available.Count; pending_security = $security.Count; unfinished_transactions = $unfinished.Count }
         })
     $module.Result.installed = $installed
     $module.Result.available = $available
@@ -298,9 +297,8 @@ function Invoke-Finish {
     $module.Result.added_hotfixes = $addedHotfixes
     $module.Result.reboot_required = Test-RebootPending
     if ($addedPackages.Count) {
-        $module.Result.rollback = @{ id = $transaction.id; how = @{ module = 'bjeic.ops.win_patch';
-                args = @{ state = 'rolled_back'; transaction_id = $transaction.id }
-            }
+        $module.Result.rollback = New-BjeicOpsRollback -Id $transaction.id -Module 'bjeic.ops.win_patch' -Arguments @{
+            state = 'rolled_back'; transaction_id = $transaction.id
         }
     }
     $module.Result.msg = "transaction $($transaction.id) $state`: $($addedPackages.Count) package(s) added ($($addedHotfixes -join ', '))"
