@@ -4,6 +4,7 @@ import re
 import pytest
 import yaml
 
+from ansible_collections.bjeic.ops.plugins.module_utils import harden_auth, harden_engine, harden_host
 from ansible_collections.bjeic.ops.plugins.module_utils import harden_catalogue as catalogue
 from ansible_collections.bjeic.ops.plugins.modules import linux_harden
 
@@ -13,7 +14,7 @@ def test_every_control_has_a_known_clause_kind_and_unique_id():
     assert len(ids) == len(set(ids))
     for control in catalogue.CONTROLS:
         assert control['clause'] in catalogue.CLAUSES, control['id']
-        assert control['kind'] in linux_harden.KINDS, control['id']
+        assert control['kind'] in harden_engine.KINDS, control['id']
         assert control['severity'] in ('critical', 'warning', 'info'), control['id']
         assert re.match(r'^[a-z]+\.[a-z0-9_]+$', control['id'])
 
@@ -48,7 +49,7 @@ def test_the_requested_controls_are_all_there():
 
 
 def select(include=(), exclude=()):
-    return [c['id'] for c in linux_harden.select_controls(list(catalogue.CONTROLS), list(include), list(exclude), 'debian')]
+    return [c['id'] for c in harden_engine.select_controls(list(catalogue.CONTROLS), list(include), list(exclude), 'debian')]
 
 
 def test_selection_by_id_and_tag_and_opt_in():
@@ -64,7 +65,7 @@ def test_selection_by_id_and_tag_and_opt_in():
 
 
 def test_fill_replaces_settings_everywhere():
-    filled = linux_harden.fill({'a': ['{umask}', ('x', '{session_timeout}')]}, dict(catalogue.DEFAULT_SETTINGS))
+    filled = harden_host.fill({'a': ['{umask}', ('x', '{session_timeout}')]}, dict(catalogue.DEFAULT_SETTINGS))
     assert filled == {'a': ['027', ['x', '600']]}
 
 
@@ -73,5 +74,5 @@ def test_authselect_backups_cover_link_targets(tmp_path):
     profile.write_text('auth sufficient pam_unix.so\n')
     link = tmp_path / 'system-auth'
     link.symlink_to(profile)
-    files = linux_harden.authselect_files([str(link)])
+    files = harden_auth.authselect_files([str(link)])
     assert str(link) in files and str(profile) in files and files[-1] == '/etc/authselect/authselect.conf'

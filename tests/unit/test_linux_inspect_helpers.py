@@ -3,7 +3,7 @@ import os
 import struct
 import time
 
-from ansible_collections.bjeic.ops.plugins.modules import linux_inspect as m
+from ansible_collections.bjeic.ops.plugins.module_utils import inspect_core, inspect_system
 
 
 def write(path, data=b'x'):
@@ -24,22 +24,25 @@ def test_crash_files_by_header_and_name_not_by_name_alone(tmp_path):
     write(tmp_path / 'a.out', ELF_EXEC)
     write(tmp_path / 'hs_err_pid4242.log', b'# A fatal error has been detected by the JRE')
     os.symlink(tmp_path / 'core', tmp_path / 'link-to-core')
-    found = m.crash_files([str(tmp_path)])
+    found = inspect_system.crash_files([str(tmp_path)])
     assert [os.path.relpath(f['path'], str(tmp_path)) for f in found] == ['core', 'hs_err_pid4242.log']
     assert found[0]['kind'] == 'ELF core dump' and found[1]['kind'] == 'crash report'
 
 
 def test_walk_depth(tmp_path):
+    """The crash-file search walks with the one file-system walker, to a depth."""
+    from ansible_collections.bjeic.ops.plugins.module_utils.fs_walk import OneFileSystemWalk
     write(tmp_path / 'a' / 'b' / 'c' / 'f')
     write(tmp_path / 'a' / 'g')
-    assert sorted(os.path.relpath(p, str(tmp_path)) for p in m._walk_files(str(tmp_path), 1)) == ['a/g']
-    assert list(m._walk_files(str(tmp_path / 'missing'), 2)) == []
+    walk = OneFileSystemWalk([str(tmp_path)], 1000, max_depth=1)
+    assert sorted(os.path.relpath(p, str(tmp_path)) for p, _info in walk) == ['a/g']
+    assert list(OneFileSystemWalk([str(tmp_path / 'missing')], 1000, max_depth=2)) == []
 
 
 def test_directory_usage_counts_allocated_blocks(tmp_path):
     write(tmp_path / 'big', b'\0' * (3 * 1024 * 1024))
     write(tmp_path / 'sub' / 'small', b'abc')
-    used, complete = m.directory_usage(str(tmp_path))
+    used, complete = inspect_system.directory_usage(str(tmp_path))
     assert complete
     assert 3 * 1024 * 1024 <= used <= 3 * 1024 * 1024 + 64 * 1024
 
@@ -47,25 +50,25 @@ def test_directory_usage_counts_allocated_blocks(tmp_path):
 def test_directory_usage_stops_at_the_walk_limit(tmp_path, monkeypatch):
     for index in range(5):
         write(tmp_path / ('f%d' % index))
-    monkeypatch.setattr(m, 'TMP_WALK_LIMIT', 3)
-    _used, complete = m.directory_usage(str(tmp_path))
+    monkeypatch.setattr(inspect_system, 'TMP_WALK_LIMIT', 3)   # as imported where it is used
+    _used, complete = inspect_system.directory_usage(str(tmp_path))
     assert complete is False
 
 
 def test_with_timeout_reports_result_error_and_hang():
-    assert m.with_timeout(lambda: 42, 1.0) == (True, 42)
-    ok, error = m.with_timeout(lambda: 1 / 0, 1.0)
+    assert inspect_core.with_timeout(lambda: 42, 1.0) == (True, 42)
+    ok, error = inspect_core.with_timeout(lambda: 1 / 0, 1.0)
     assert ok is False and isinstance(error, ZeroDivisionError)
     started = time.time()
-    assert m.with_timeout(time.sleep, 0.2, 5) == (None, None)
+    assert inspect_core.with_timeout(time.sleep, 0.2, 5) == (None, None)
     assert time.time() - started < 2
 
 
 def test_kernel_clock_state_is_a_boolean():
-    assert m.kernel_clock_synchronized() in (True, False)
+    assert inspect_system.kernel_clock_synchronized() in (True, False)
 
 
 def test_human_bytes():
-    assert m.human_bytes(512) == '512 B'
-    assert m.human_bytes(1536) == '1.5 KiB'
-    assert m.human_bytes(3 * 1024 ** 3) == '3.0 GiB'
+    assert inspect_core.human_bytes(512) == '512 B'
+    assert inspect_core.human_bytes(1536) == '1.5 KiB'
+    assert inspect_core.human_bytes(3 * 1024 ** 3) == '3.0 GiB'

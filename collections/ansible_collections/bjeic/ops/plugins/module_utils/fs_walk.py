@@ -16,13 +16,15 @@ class OneFileSystemWalk(object):
     """Iterate (path, lstat result) of the non-directory entries under each of `tops`.
 
     `limit` entries in all; past it the walk stops and `truncated` is True. A top that is not a
-    directory (or, with `skip_linked_tops`, is a link) is left out.
+    directory (or, with `skip_linked_tops`, is a link) is left out. `max_depth`, when given, is how many
+    directory levels below a top are entered (0: the top's own entries only).
     """
 
-    def __init__(self, tops, limit, skip_linked_tops=False):
+    def __init__(self, tops, limit, skip_linked_tops=False, max_depth=None):
         self.tops = tops
         self.limit = limit
         self.skip_linked_tops = skip_linked_tops
+        self.max_depth = max_depth
         self.truncated = False
 
     def __iter__(self):
@@ -35,6 +37,9 @@ class OneFileSystemWalk(object):
             except OSError:
                 continue
             for directory, subdirs, files in os.walk(top):
+                depth = 0 if directory == top else os.path.relpath(directory, top).count(os.sep) + 1
+                if self.max_depth is not None and depth >= self.max_depth:
+                    subdirs[:] = []
                 subdirs[:] = [d for d in subdirs if _directory_on(os.path.join(directory, d), device)]
                 for name in files:
                     seen += 1
