@@ -4,7 +4,7 @@ import os
 import pytest
 
 from ansible_collections.bjeic.ops.plugins.module_utils import mysql_scratch as scratch
-from ansible_collections.bjeic.ops.plugins.modules.db_restore_test import differences, parse_row_manifest
+from ansible_collections.bjeic.ops.plugins.module_utils.restore_mysql import differences, parse_row_manifest
 
 
 def test_fingerprint_sql_quotes_names_and_checks_every_table_in_one_statement():

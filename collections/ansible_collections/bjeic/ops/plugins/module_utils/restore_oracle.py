@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import os
 import re
+import time
 
 TARGETS = ('database', 'controlfile', 'spfile', 'archivelog')
 ERROR = re.compile(r'^\s*((?:RMAN|ORA)-\d{5}):?\s*(.*)$')
@@ -54,3 +55,22 @@ def validate(module, oracle_home, oracle_sid, targets, archivelog_hours):
     errors = ['%s: %s' % pair for pair in errors_of(out + '\n' + err)]
     return {'ok': rc == 0 and not errors, 'rc': rc, 'errors': errors[:20],
             'finished': 'Finished restore' in out}
+
+
+class OracleRestore(object):
+    """The Oracle step of a RestoreTest (restore_test.py): RMAN RESTORE ... VALIDATE on this host."""
+
+    def run_oracle(self):
+        params = self.params
+        if self.module.check_mode:
+            self.backup['restore'] = {'ok': None, 'skipped': 'check mode'}
+            return
+        started = time.time()
+        outcome = validate(self.module, params['oracle_home'], params['oracle_sid'], params['validate'],
+                                          params['archivelog_hours'])
+        outcome.update(kind='rman validate', targets=params['validate'], seconds=round(time.time() - started, 3))
+        self.backup['restore'] = outcome
+        if not outcome['ok']:
+            problem = 'RMAN validation of %s failed (rc %s): %s' % (
+                ', '.join(params['validate']), outcome['rc'], '; '.join(outcome['errors'][:5]) or 'no error line')
+            self.fail('ORACLE_SID %s' % params['oracle_sid'], problem)
