@@ -8,11 +8,11 @@ import sys
 import threading
 from datetime import datetime
 
-from . import BjeicOpsError, __version__, artifacts, export, ledger, reports, times
+from . import BjeicOpsError, __version__, artifacts, duty, export, ledger, reports, times
 from .i18n import label
 from .paths import store_url
 from .progress import PlainProgress, RichProgress, printable
-from .run import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, RunOptions, execute
+from .run import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, RunOptions, execute
 from .store import Store, StoreError
 
 EPILOG = '''exit codes of `run`: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable (as
@@ -300,10 +300,7 @@ class Cancel:
 
 
 def cmd_run(args, store):
-    extravars = parse_extra_vars(args.extra_vars)
-    watch = _open_watch(store) if os.path.basename(args.playbook) == reports.DUTY_PLAYBOOK else None
-    if watch:
-        extravars.setdefault('special_duty_watch', str(watch['id']))   # one security baseline per watch
+    extravars = duty.run_vars(store, args.playbook, parse_extra_vars(args.extra_vars))
     options = RunOptions(playbook=args.playbook, inventory=args.inventory, limit=args.limit, check=args.check,
                          diff=args.diff, extravars=extravars, operator=args.operator,
                          ticket=args.ticket, secret_env=tuple(args.secret_env), pass_env=tuple(args.pass_env),
@@ -476,10 +473,8 @@ def cmd_incident(args, store):
         print('incident %d resolved: SLA %s' % (args.incident_id,
                                                incidents.sla_state(store.get_incident(args.incident_id))))
     else:
-        rows, tones = reports.incident_table(store.incidents(open_only=args.open))
-        order = {'overdue': 0, 'breached': 1, 'ok': 2}
-        rows.sort(key=lambda r: (order[r['sla']], r['level'], r['id']))
-        show(rows, 'table', None, args.lang, styles={'overdue': 'bold red', 'breached': 'yellow'}, style_key='sla')
+        rows, _tones = reports.incident_table(store.incidents(open_only=args.open))
+        show(incidents.most_urgent_first(rows), 'table', None, args.lang, styles={'overdue': 'bold red', 'breached': 'yellow'}, style_key='sla')
     return 0
 
 
@@ -497,18 +492,14 @@ def _at(args):
     return at
 
 
-def _open_watch(store):
-    return next((w for w in store.watches() if w['stopped_at'] is None), None)
-
-
 def cmd_duty(args, store):
     at = _at(args)
     if args.action == 'start':
         watch_id = store.start_watch(args.name, args.operator, args.notes, at)
         print('watch %d "%s" started. Run the hourly inspection with: bjeic-ops run %s -i INVENTORY'
-              % (watch_id, args.name, reports.DUTY_PLAYBOOK))
+              % (watch_id, args.name, duty.DUTY_PLAYBOOK))
     elif args.action == 'stop':
-        watch = _open_watch(store)
+        watch = duty.open_watch(store)
         if watch is None:
             raise BjeicOpsError('no watch is on; `bjeic-ops duty list` shows the past ones')
         store.stop_watch(watch['id'], args.operator, at)
@@ -547,7 +538,7 @@ def cmd_cloud(args, store):
     elif args.action == 'reconcile':
         rows = cloud.reconcile(store, args.stale_days, lang=args.lang)
         show(_words(cloud, rows, args), args.format, args.out, args.lang, sheet='sheet_reconcile')
-        return 10 if any(r['severity'] == 'critical' for r in rows) else 0
+        return EXIT_FINDINGS if cloud.has_critical(rows) else 0
     else:
         policy = cloud.SizingPolicy(min_samples=args.min_samples, idle_load=args.idle_load)
         rows = cloud.optimize(store, args.days, policy)

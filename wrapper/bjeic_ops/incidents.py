@@ -49,6 +49,14 @@ def sla_state(incident, at=None):
     return 'ok'
 
 
+SLA_URGENCY = {'overdue': 0, 'breached': 1, 'ok': 2}
+
+
+def most_urgent_first(rows):
+    """Incident rows (reports.incident_table) overdue first, then breached, then by level and id."""
+    return sorted(rows, key=lambda r: (SLA_URGENCY[r['sla']], r['level'], r['id']))
+
+
 def check_level(level):
     if level not in RESOLUTION_HOURS:
         raise BjeicOpsError('incident level must be 1 (most severe) to 4, got %s' % level)

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from . import BjeicOpsError, ledger
 from .incidents import clocks, sla_state
 from .inventory import inventory_list
+from .duty import DUTY_PLAYBOOK
 from .times import as_utc, day, local, month_bounds, now
 from .vocab import COMPLETE, SEVERITIES
 
 DAILY_PLAYBOOK = 'daily_inspection.yml'
-DUTY_PLAYBOOK = 'special_duty.yml'
 AVAILABILITY_TARGET = 99.9
 DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
 LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened

@@ -13,9 +13,9 @@ from .common import (
 from .mapping import Mapping, build_items, import_export, inventory_records, load_mapping, lookup, read_records
 from .view import Estate, gather, history_rows, lifecycle_state, resource_rows, spec_of
 from .lifecycle import record, resolve
-from .reconcile import reconcile
+from .reconcile import has_critical, reconcile
 from .sizing import (
     CPU_SIZES, MEMORY_SIZES_GIB, SizingPolicy, host_series, optimize, optimize_table, p95, recommend)
 from .words import WORD_COLUMNS, localize
 
-__all__ = ['ACTIONS', 'CloudError', 'LIST_ATTRS', 'MAX_ERRORS_SHOWN', 'NUMERIC', 'SELF_PREFIX', 'STOPPED', 'TYPES', 'UNATTACHED', 'UNITS_PER_GIB', 'Mapping', 'build_items', 'import_export', 'inventory_records', 'load_mapping', 'lookup', 'read_records', 'Estate', 'gather', 'history_rows', 'lifecycle_state', 'resource_rows', 'spec_of', 'record', 'resolve', 'reconcile', 'CPU_SIZES', 'MEMORY_SIZES_GIB', 'SizingPolicy', 'host_series', 'optimize', 'optimize_table', 'p95', 'recommend', 'WORD_COLUMNS', 'localize']
+__all__ = ['ACTIONS', 'CloudError', 'LIST_ATTRS', 'MAX_ERRORS_SHOWN', 'NUMERIC', 'SELF_PREFIX', 'STOPPED', 'TYPES', 'UNATTACHED', 'UNITS_PER_GIB', 'Mapping', 'build_items', 'import_export', 'inventory_records', 'load_mapping', 'lookup', 'read_records', 'Estate', 'gather', 'history_rows', 'lifecycle_state', 'resource_rows', 'spec_of', 'record', 'resolve', 'has_critical', 'reconcile', 'CPU_SIZES', 'MEMORY_SIZES_GIB', 'SizingPolicy', 'host_series', 'optimize', 'optimize_table', 'p95', 'recommend', 'WORD_COLUMNS', 'localize']

@@ -9,6 +9,11 @@ from .view import _reported_since, gather
 
 # ---------------------------------------------------------------- reconcile
 
+def has_critical(rows):
+    """Whether a reconciliation found something critical (a reclaimed resource still in the platform)."""
+    return any(row['severity'] == 'critical' for row in rows)
+
+
 def reconcile(store, stale_days=7, at=None, lang='zh'):
     """What the platform export, the lifecycle records and the hosts' own reports disagree on."""
     estate = gather(store)
