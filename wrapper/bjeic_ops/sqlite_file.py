@@ -55,22 +55,18 @@ def prepare(path, create=True):
 
 
 def table_names(path):
-    """Tables of an SQLite file, read without writing to it (an empty file has none)."""
+    """Tables of an SQLite file, read without writing to it (an empty file has none). The file is only ever
+    opened through SQLite: closing any other descriptor of it would drop the locks this process's SQLite
+    connections hold on it (POSIX locks belong to the process), and the next write would corrupt it."""
     if os.path.getsize(path) == 0:
         return set()
-    try:
-        with open(path, 'rb') as handle:
-            header = handle.read(16)
-    except OSError as exc:
-        raise StoreFileError('cannot read the store %s: %s' % (path, exc.strerror))
-    if header != b'SQLite format 3\x00':
-        raise StoreFileError('%s is not an SQLite database (it does not start with the SQLite header); nothing was '
-                             'changed' % path)
     connection = None
     try:
         connection = connect_readonly(path)
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
+        if 'not a database' in str(exc):
+            raise StoreFileError('%s is not an SQLite database; nothing was changed' % path)
         raise StoreFileError('the store %s cannot be read (%s): restore it from its backup' % (path, exc))
     finally:
         if connection is not None:
@@ -88,18 +84,31 @@ def narrow_mode(path):
 
 
 def connect_readonly(path, timeout=30.0):
-    """A read-only connection. On read-only media a WAL database without its -shm file cannot be opened with
-    mode=ro (SQLite would have to create the -shm); there the file is opened as immutable."""
+    """A connection that does not write. mode=ro first; where SQLite refuses that for a WAL database (the -shm
+    needs setting up and a read-only connection may not), a normal connection with query_only, which touches
+    the -shm only; on read-only media, where neither can open it, the file is opened as immutable (nobody can
+    be writing it there, and immutable on a file that is being written would read a torn copy)."""
     quoted = urllib.parse.quote(path)
-    connection = sqlite3.connect('file:%s?mode=ro' % quoted, uri=True, timeout=timeout, check_same_thread=False)
     try:
+        connection = sqlite3.connect('file:%s?mode=ro' % quoted, uri=True, timeout=timeout, check_same_thread=False)
         connection.execute('SELECT count(*) FROM sqlite_master').fetchone()
         return connection
     except sqlite3.OperationalError as exc:
-        connection.close()
         if 'unable to open' not in str(exc) and 'readonly' not in str(exc):
             raise
-    return sqlite3.connect('file:%s?immutable=1' % quoted, uri=True, timeout=timeout, check_same_thread=False)
+    if read_only_media(path):
+        return sqlite3.connect('file:%s?immutable=1' % quoted, uri=True, timeout=timeout, check_same_thread=False)
+    connection = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+    connection.execute('PRAGMA query_only = ON')
+    return connection
+
+
+def read_only_media(path):
+    """Whether the file system holding `path` is mounted read-only."""
+    try:
+        return bool(os.statvfs(os.path.dirname(path) or '.').f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def keep_reserve(path):

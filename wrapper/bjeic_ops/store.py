@@ -246,19 +246,12 @@ def store_error(exc, url, doing, path=None):
     first = text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         first = 'no space left on device'
-    if path and 'unable to open' in first and _read_only_fs(path):
+    if path and 'unable to open' in first and sqlite_file.read_only_media(path):
         first = 'read-only file system'
     for needle, kind, advice in _ERROR_KINDS:
         if needle in first.lower():
             return StoreError('cannot %s the store at %s: %s (%s)' % (doing, _safe_url(url), advice, first), kind)
     return StoreError('cannot %s the store at %s: %s' % (doing, _safe_url(url), first))
-
-
-def _read_only_fs(path):
-    try:
-        return bool(os.statvfs(os.path.dirname(path)).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
 
 
 def _translating(doing):
