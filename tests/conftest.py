@@ -1,21 +1,7 @@
-"""Shared pytest set-up: make the collection importable as ansible_collections.bjeic.ops."""
-import json
+"""Shared pytest set-up of the wrapper and integration tests (the collection's own unit tests are under
+collections/ansible_collections/bjeic/ops/tests/unit and run with ansible-test units). The collection is
+importable as ansible_collections.bjeic.ops through pytest's `pythonpath` setting (pyproject.toml)."""
 import os
-import sys
-
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'collections'))
-
-
-@pytest.fixture
-def ansible_module(monkeypatch):
-    """A real AnsibleModule built in this process (no arguments), for module_utils that write through it."""
-    from ansible.module_utils import basic
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': {}}).encode())
-    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy')
-    return basic.AnsibleModule(argument_spec={})
 
 
 def pytest_configure(config):

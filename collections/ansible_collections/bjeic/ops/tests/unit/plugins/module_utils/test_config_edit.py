@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.bjeic.ops.plugins.module_utils import config_edit as edit
 
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
 
 def fixture(*name):
