@@ -288,6 +288,39 @@ def test_resource_rows_join_platform_host_and_records(store):
     assert rows['disk:vol-7c1d2e3f4a5b6c7d8e01']['spec'] == '200.0GiB'
 
 
+def test_a_disk_row_shows_the_size_its_host_reports_after_an_expansion(store):
+    import_file(store, fixture('ecs-export.csv'), 'ecs-mapping.yml')
+    disk = 'disk:vol-7c1d2e3f4a5b6c7d8e01'
+    cloud.record(store, 'change', disk, 'CHG-7', 'grow /data', {'size_gib': 300})
+    # The daily inspection yesterday: the virtio serial is the volume id cut to 20 characters; this one's is whole,
+    # since the export's two volumes share their first 20.
+    run_id = store.begin_run('daily_inspection.yml')
+    store.write_batch({'ledger_items': [{
+        'run_id': run_id, 'host': 'web01', 'kind': 'cloud', 'key': 'self:vm:' + WEB01[3:],
+        'attrs': {'type': 'vm', 'id': WEB01[3:], 'name': 'web01', 'cpu_count': 8, 'memory_bytes': 16 * GIB,
+                  'disks': [{'name': 'vdb', 'serial': 'vol-7c1d2e3f4a5b6c7d8e01', 'size_bytes': 200 * GIB},
+                            {'name': 'vdc', 'serial': 'vol-7c1d2e3f4a5b6c7d', 'size_bytes': 50 * GIB}]},
+        'seen_at': now() - timedelta(days=1)}]})
+    store.finish_run(run_id, COMPLETE, 'successful', 0)
+    rows = dict((r['key'], r) for r in cloud.resource_rows(cloud.gather(store)))
+    assert rows[disk]['host_size_gib'] == 200.0 and rows[disk]['spec'] == '200.0GiB'
+    # linux_expand's report of the grown disk: newer, so it wins; it is evidence on the row, not a row of its own.
+    run_id = store.begin_run('expand.yml')
+    store.write_batch({'ledger_items': [{
+        'run_id': run_id, 'host': 'web01', 'kind': 'cloud', 'key': 'self:disk:vol-7c1d2e3f4a5b6c7d8e01',
+        'attrs': {'type': 'disk', 'id': 'vol-7c1d2e3f4a5b6c7d8e01', 'host': 'web01', 'device': '/dev/vdb',
+                  'size_bytes': 300 * GIB, 'cloud_change': disk},
+        'seen_at': now()}]})
+    store.finish_run(run_id, COMPLETE, 'successful', 0)
+    rows = dict((r['key'], r) for r in cloud.resource_rows(cloud.gather(store)))
+    assert rows[disk]['host_size_gib'] == 300.0 and rows[disk]['last_ticket'] == 'CHG-7'
+    assert 'disk:vol-7c1d2e3f4a5b6c7d8e01' in rows and len([k for k in rows if k.startswith('disk:vol-7c1d')]) == 2
+    # A cut serial that is the start of two volume ids names neither.
+    assert rows['disk:vol-7c1d2e3f4a5b6c7d8e02']['host_size_gib'] is None
+    assert not [p for p in cloud.reconcile(store) if 'vol-7c1d2e3f4a5b6c7d' in p['key'] and p['key'] != disk
+                and p['key'] != 'disk:vol-7c1d2e3f4a5b6c7d8e02']
+
+
 def test_the_newest_import_of_a_source_is_its_current_export(store, tmp_path):
     import_file(store, fixture('ecs-export.csv'), 'ecs-mapping.yml')
     lines = open(fixture('ecs-export.csv'), encoding='utf-8-sig').read().splitlines()
@@ -352,6 +385,9 @@ def test_recommendations_from_inspection_history(store):
     assert '20 次巡检、20 天(统计 30 天)' in table['busy01']['evidence']
     assert '每CPU 5分钟负载 p95 0.9、最大 1.6' in table['busy01']['evidence']
     assert table['full01']['evidence'].endswith('/data 最高使用率 91.5%')
+    assert table['full01']['how'] == ('ansible-playbook playbooks/expand.yml -l full01 -e '
+                                      '\'{"expand_targets": [{"mount": "/data", "size": "fill"}]}\'')
+    assert table['busy01']['how'] is None
     english = by_host(cloud.optimize_table(cloud.optimize(store, days=30), 30, 'en'))
     assert english['quiet01']['suggestion'] == 'vCPU 8 -> 2, memory 32 -> 16 GiB'
 

@@ -24,7 +24,8 @@ FIXTURES = os.path.join(ROOT, 'tests', 'fixtures', 'windows')
 COLLECTION = os.path.join(ROOT, 'collections', 'ansible_collections', 'bjeic', 'ops')
 ANSIBLE_KEYS = {'changed', 'failed', 'msg', 'diff'}
 FIXTURE_MODULES = {'win_inspect.json': 'win_inspect', 'win_harden_enforce.json': 'win_harden',
-                   'win_patch_planned.json': 'win_patch', 'win_patch_finish.json': 'win_patch'}
+                   'win_patch_planned.json': 'win_patch', 'win_patch_finish.json': 'win_patch',
+                   'win_expand.json': 'win_expand'}
 
 
 def fixture(name):
@@ -137,6 +138,17 @@ def test_patch_transaction_and_monthly_patch_status(store):
     [row] = reports.patch_status(items, changes)
     assert row == {'host': 'win-app01', 'backend': 'windows', 'pending': 1, 'pending_security': 1, 'unfinished': 0,
                    'last_transaction': '20261101T020000Z-1a2b3c', 'patch_changes': 1}
+
+
+def test_an_expansion_is_recorded_as_one_way_and_its_disk_size_reaches_the_cloud_ledger(store):
+    record(store, 'expand.yml', 'win-app01', [('win_expand', fixture('win_expand.json'))])
+    [change] = store.changes()
+    assert (change['object'], change['action'], change['after']) == ('D:', 'grow partition', '300.0 GiB')
+    with pytest.raises(Exception, match='cannot be rolled back: growing a partition or volume is one-way'):
+        rollback_playbook(change)
+    [item] = store.ledger('cloud')
+    assert item['key'] == 'self:disk:vol-7c1d2e3f4a5b6c7d8e01' and item['attrs']['size_bytes'] == 300 * 1024 ** 3
+    assert [f['check_id'] for f in store.findings()] == ['expand.fs_grown']
 
 
 def test_right_sizing_reads_windows_cpu_busy_as_load_per_cpu():

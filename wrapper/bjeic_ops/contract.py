@@ -51,6 +51,8 @@ def validate(result):
         missing = [key for key in CHANGE_KEYS if key not in item]
         if missing:
             problems.append('changes[%d] lacks %s' % (index, ', '.join(missing)))
+        if 'rollback' in item and not _change_rollback_ok(item['rollback']):
+            problems.append('changes[%d].rollback must be null, a handle with an id, or {irreversible: why}' % index)
     drill = result.get('drill')
     if drill is not None:
         missing = [key for key in DRILL_KEYS if not isinstance(drill, dict) or key not in drill]
@@ -62,6 +64,17 @@ def validate(result):
     if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
         problems.append('rollback must be null or a mapping with an id')
     return problems
+
+
+def _change_rollback_ok(handle):
+    """A change may carry its own rollback: a handle, or the reason it cannot be undone (growing a disk)."""
+    if handle is None:
+        return True
+    if not isinstance(handle, dict):
+        return False
+    if 'irreversible' in handle:
+        return isinstance(handle['irreversible'], str) and bool(handle['irreversible'].strip())
+    return 'id' in handle
 
 
 def keys_at_fault(problems):

@@ -231,6 +231,8 @@ LABELS = {
     'zone': ('可用区', 'Zone'),
     'owner': ('使用单位', 'Owner'),
     'self_reported_at': ('主机自报时间', 'Host report'),
+    'host_size_gib': ('主机所见容量(GiB)', 'Size the host sees (GiB)'),
+    'how': ('执行方式(云平台扩容磁盘后)', 'How (after the disk is enlarged on the platform)'),
     'last_action': ('最近操作', 'Last action'),
     'last_ticket': ('最近工单', 'Last ticket'),
     'last_action_at': ('最近操作时间', 'Last action at'),

@@ -218,7 +218,8 @@ def change_records(module, res):
     rollback = res.get('rollback')
     if res.get('changes'):
         return [{'object': str(c.get('object', ''))[:1000], 'action': str(c.get('action', ''))[:200],
-                 'before': c.get('before'), 'after': c.get('after'), 'diff': diff_text, 'rollback': rollback}
+                 'before': c.get('before'), 'after': c.get('after'), 'diff': diff_text,
+                 'rollback': c['rollback'] if 'rollback' in c else rollback}
                 for c in res['changes']]
     args = (res.get('invocation') or {}).get('module_args') or {}
     target = next((str(res.get(k) or args.get(k)) for k in OBJECT_KEYS if res.get(k) or args.get(k)), '')

@@ -21,6 +21,9 @@ class RollbackNotWired(BjeicOpsError):
 
 def rollback_playbook(change):
     handle = change.get('rollback') or {}
+    if isinstance(handle, dict) and handle.get('irreversible'):
+        raise RollbackNotWired('change %d (%s on %s) cannot be rolled back: %s'
+                               % (change['id'], change['object'], change['host'], handle['irreversible']))
     how = handle.get('how') if isinstance(handle, dict) else None
     if not isinstance(how, dict) or not how.get('module'):
         raise RollbackNotWired('change %d (%s on %s, module %s) has no rollback wired: its module returned %s'

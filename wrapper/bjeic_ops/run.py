@@ -272,9 +272,11 @@ def run_playbook(playbook, inventory, extravars=None, limit=None, check=False, q
                 cmdline='--check' if check else None)
 
 
-def run_module(module, module_args, inventory, host_pattern='all', quiet=True):
-    """Run one module ad hoc (like `ansible HOSTS -m MODULE -a ARGS`) and collect results."""
-    return _run(inventory, quiet, module=module, module_args=json.dumps(module_args), host_pattern=host_pattern)
+def run_module(module, module_args, inventory, host_pattern='all', quiet=True, check=False, diff=False):
+    """Run one module ad hoc (like `ansible HOSTS -m MODULE -a ARGS [--check] [--diff]`) and collect results."""
+    flags = ' '.join(flag for flag, wanted in (('--check', check), ('--diff', diff)) if wanted)
+    return _run(inventory, quiet, module=module, module_args=json.dumps(module_args), host_pattern=host_pattern,
+                **({'cmdline': flags} if flags else {}))
 
 
 def _run(inventory, quiet, **runner_args):

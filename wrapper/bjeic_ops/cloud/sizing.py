@@ -161,8 +161,16 @@ def optimize_table(rows, days, lang='zh'):
                       'memory_gib': row.get('memory_gib'), 'samples': row.get('samples'),
                       'cpu_p95': row.get('cpu_p95'), 'mem_p95': row.get('mem_p95'), 'disk_max': row.get('disk_max'),
                       'recommendation': words.join(label(a, lang) for a in row['actions']),
-                      'suggestion': suggestion, 'evidence': evidence})
+                      'suggestion': suggestion, 'evidence': evidence, 'how': expand_call(row)})
     return table
+
+
+def expand_call(row):
+    """The playbook call that grows the fullest file system once the disk under it is enlarged on the platform."""
+    if 'expand_disk' not in row['actions'] or not row.get('disk_mount'):
+        return None
+    return ('ansible-playbook playbooks/expand.yml -l %s -e \'{"expand_targets": [{"mount": "%s", "size": "fill"}]}\''
+            % (row['host'], row['disk_mount']))
 
 
 # Columns whose values are our own words (codes), shown in the document's language.

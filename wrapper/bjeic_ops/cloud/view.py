@@ -19,6 +19,7 @@ class Estate:
     platform: dict      # key -> newest platform item (any import, present or not)
     present: dict       # key -> item in the newest import of its source
     reports: dict       # key (vm:ID) -> newest host self-report item
+    disk_reports: dict  # key (disk:SERIAL) -> newest report of a disk by its host (linux_expand)
     events: dict        # key -> [events], oldest first
     imports: dict       # source -> run
 
@@ -32,9 +33,11 @@ def gather(store):
     events = defaultdict(list)
     for event in store.cloud_events():
         events[event['resource']].append(event)
+    own = [(i['key'][len(SELF_PREFIX):], i) for i in items if i['key'].startswith(SELF_PREFIX)]
     return Estate(platform=dict((i['key'], i) for i in items if not i['key'].startswith(SELF_PREFIX)),
                   present=present,
-                  reports=dict((i['key'][len(SELF_PREFIX):], i) for i in items if i['key'].startswith(SELF_PREFIX)),
+                  reports=dict((k, i) for k, i in own if i['attrs'].get('type') != 'disk'),
+                  disk_reports=dict((k, i) for k, i in own if i['attrs'].get('type') == 'disk'),
                   events=dict(events), imports=imports)
 
 
@@ -57,6 +60,7 @@ def _reported_since(item, days, at=None):
 def resource_rows(estate, stale_days=7):
     """One row per resource: what the platform says, what the host says, and its lifecycle."""
     rows = []
+    disk_sizes = disk_sizes_by_resource(estate)
     for key in sorted(set(estate.platform) | set(estate.reports) | set(estate.events)):
         item = estate.platform.get(key) or estate.reports.get(key)
         attrs = dict(item['attrs']) if item else {}
@@ -75,11 +79,46 @@ def resource_rows(estate, stale_days=7):
             'zone': attrs.get('zone') or attrs.get('availability_zone'),
             'owner': attrs.get('owner'),
             'self_reported_at': report['seen_at'] if report else None,
+            'host_size_gib': disk_sizes.get(key),
             'last_action': last['action'] if last else None,
             'last_ticket': last['ticket'] if last else None,
             'last_action_at': last['at'] if last else None,
         })
     return rows
+
+
+def host_disk_sizes(estate):
+    """{serial: (size_bytes, seen_at)}: the newest size each host reported of its disks - from the daily inspection
+    (a VM's `disks`) and from linux_expand (`self:disk:SERIAL`)."""
+    sizes = {}
+    for item in list(estate.reports.values()) + list(estate.disk_reports.values()):
+        attrs = item['attrs']
+        disks = [attrs] if attrs.get('type') == 'disk' else attrs.get('disks') or []
+        for disk in disks:
+            serial = disk.get('id') if attrs.get('type') == 'disk' else disk.get('serial')
+            if serial and disk.get('size_bytes') is not None:
+                known = sizes.get(serial)
+                if known is None or as_utc(item['seen_at']) > as_utc(known[1]):
+                    sizes[serial] = (disk['size_bytes'], item['seen_at'])
+    return sizes
+
+
+def _normal(ident):
+    return str(ident).lower().replace('-', '')
+
+
+def disk_sizes_by_resource(estate):
+    """{disk:ID: GiB} from the hosts' reports. A virtio disk's serial is its volume id, cut (OpenStack keeps the
+    first 20 characters): a serial names a platform disk when it is that disk's id or the start of exactly one."""
+    disks = [key for key in estate.platform if key.startswith('disk:')]
+    sized = {}
+    for serial, (size, _seen) in host_disk_sizes(estate).items():
+        cut = _normal(serial)
+        exact = [key for key in disks if _normal(key[5:]) == cut]
+        matches = exact or [key for key in disks if len(cut) >= 8 and _normal(key[5:]).startswith(cut)]
+        if len(matches) == 1:
+            sized[matches[0]] = round(size / GIB, 1)
+    return sized
 
 
 def spec_of(attrs, report=None):

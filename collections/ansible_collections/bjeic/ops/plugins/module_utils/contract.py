@@ -55,9 +55,14 @@ def ledger_item(kind, item_key, attrs):
     return {'kind': kind, 'key': item_key, 'attrs': attrs}
 
 
-def change(obj, action, before=None, after=None):
-    """One entry of the change record: what was changed (a path, a package, a setting) and how."""
-    return {'object': obj, 'action': action, 'before': before, 'after': after}
+def change(obj, action, before=None, after=None, irreversible=None):
+    """One entry of the change record: what was changed (a path, a package, a setting) and how. `irreversible`,
+    the reason it cannot be undone, gives the entry its own `rollback: {irreversible: why}` instead of the run's
+    handle."""
+    entry = {'object': obj, 'action': action, 'before': before, 'after': after}
+    if irreversible:
+        entry['rollback'] = {'irreversible': irreversible}
+    return entry
 
 
 def rollback(handle_id, module, args):

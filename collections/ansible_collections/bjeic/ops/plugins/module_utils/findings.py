@@ -9,6 +9,7 @@ A finding is {check, severity, subject, value, threshold, message} (contract.py 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+
 class ThresholdError(ValueError):
     """A user-supplied threshold is malformed; the message says which and why."""
 

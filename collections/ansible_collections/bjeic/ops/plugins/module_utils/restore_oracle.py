@@ -67,7 +67,7 @@ class OracleRestore(object):
             return
         started = time.time()
         outcome = validate(self.module, params['oracle_home'], params['oracle_sid'], params['validate'],
-                                          params['archivelog_hours'])
+                           params['archivelog_hours'])
         outcome.update(kind='rman validate', targets=params['validate'], seconds=round(time.time() - started, 3))
         self.backup['restore'] = outcome
         if not outcome['ok']:

@@ -97,7 +97,7 @@ def test_tar_cut_exactly_at_a_member_boundary_is_refused(tmp_path, source):
         last = tar.getmembers()[-1]
         end = last.offset_data + (last.size + 511) // 512 * 512
     cut(path, end)
-    assert subprocess.run(['tar', '-t', '-f', str(path)], capture_output=True).returncode == 0
+    assert subprocess.run(['tar', '-t', '-f', str(path)], capture_output=True, check=False).returncode == 0
     with pytest.raises(archive.ArchiveError, match='end-of-archive'):
         archive.read_through(str(path), 'tar')
 

@@ -63,7 +63,7 @@ def test_rman_is_run_with_the_instance_environment(tmp_path):
         def run_command(self, args, data=None, environ_update=None):
             import subprocess
             import os
-            done = subprocess.run(args, input=data, capture_output=True, text=True,
+            done = subprocess.run(args, input=data, capture_output=True, text=True, check=False,
                                   env=dict(os.environ, **environ_update))
             return done.returncode, done.stdout, done.stderr
 

@@ -35,7 +35,9 @@ def test_apt_simulation_is_parsed_with_versions_repository_and_security_flag():
 def test_selection_by_names_exclude_and_security():
     updates = [{'name': 'openssl', 'security': True}, {'name': 'libssl3:amd64', 'security': True},
                {'name': 'kernel-core.x86_64', 'security': False}, {'name': 'vim', 'security': False}]
-    names = lambda chosen: [u['name'] for u in chosen]  # noqa: E731
+
+    def names(chosen):
+        return [u['name'] for u in chosen]
     assert names(patch_record.select(updates, [], [], False)) == [u['name'] for u in updates]
     assert names(patch_record.select(updates, ['*ssl*'], [], False)) == ['openssl', 'libssl3:amd64']
     assert names(patch_record.select(updates, [], ['kernel*'], False)) == ['openssl', 'libssl3:amd64', 'vim']

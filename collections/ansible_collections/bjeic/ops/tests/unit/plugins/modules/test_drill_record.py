@@ -51,8 +51,8 @@ def test_an_objective_without_its_milestone_is_not_silently_met():
 
 
 def test_without_a_fault_step_the_first_step_starts_the_clock():
-    record, _ = build_record(params([{'name': 'copy', 'at': '2026-11-26T08:00:00Z'},
-                                     {'name': 'recovered', 'at': '2026-11-26T08:02:00Z'}]))
+    record = build_record(params([{'name': 'copy', 'at': '2026-11-26T08:00:00Z'},
+                                  {'name': 'recovered', 'at': '2026-11-26T08:02:00Z'}]))[0]
     assert record['timings'] == {'recovery_seconds': 120.0, 'total_seconds': 120.0}
 
 

@@ -29,8 +29,8 @@ def test_watch_compare_reports_each_kind_of_change():
         ('sec.firewall_drift', 'nftables'): 'warning',
     }
     assert linux_watch.compare(BASE, BASE, set(linux_watch.CHECKS)) == []
-    assert linux_watch.compare(BASE, now, {'sec.firewall_drift'})[0]['value'] == {'added': ['tcp dport 4444 accept'],
-                                                                                   'removed': []}
+    drift = linux_watch.compare(BASE, now, {'sec.firewall_drift'})[0]['value']
+    assert drift == {'added': ['tcp dport 4444 accept'], 'removed': []}
 
 
 def test_setuid_search_finds_bits_and_stays_on_its_file_system(tmp_path):

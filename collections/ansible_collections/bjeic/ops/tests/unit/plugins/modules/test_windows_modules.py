@@ -36,7 +36,7 @@ def documentation(module):
 
 
 def test_there_are_windows_modules():
-    assert MODULES == ['win_harden', 'win_inspect', 'win_patch']
+    assert MODULES == ['win_expand', 'win_harden', 'win_inspect', 'win_patch']
 
 
 @pytest.mark.parametrize('path', POWERSHELL, ids=os.path.basename)
