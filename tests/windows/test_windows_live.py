@@ -1,4 +1,4 @@
-"""Opt-in live tests of win_inspect, win_harden and win_patch on a real Windows Server of yours.
+"""Opt-in live tests of win_inspect, win_harden, win_patch and win_expand on a real Windows Server of yours.
 
 No Windows can run on the test machine, so these run only when given a host:
   BJEIC_WINRM_HOST=win-test01.example       the host (WinRM over HTTPS)
@@ -85,6 +85,21 @@ def test_plan_lists_the_installed_set(windows_inventory, tmp_path):
     hotfixes = shell(windows_inventory, tmp_path, 'Get-HotFix | ForEach-Object { $_.HotFixID }')
     assert sorted(result['installed']['hotfixes']) == sorted(h.upper() for h in hotfixes)
     assert result['ledger'][0]['key'].startswith('patch:')
+
+
+def test_expansion_plans_c_drive_against_what_windows_reports(windows_inventory, tmp_path):
+    # Check mode only: growing a partition cannot be undone.
+    result = run_module(windows_inventory, HOST, 'bjeic.ops.win_expand', {'targets': [{'drive': 'C', 'size': 'fill'}]},
+                        tmp_path, check_mode=True)
+    assert validate(result) == []
+    [target] = result['targets']
+    [size, maximum] = shell(windows_inventory, tmp_path, "(Get-Partition -DriveLetter C).Size; "
+                                                         "(Get-PartitionSupportedSize -DriveLetter C).SizeMax")
+    assert (target['before'], target['maximum']) == (int(size), int(maximum))
+    assert result['changed'] is (int(maximum) - int(size) >= 64 * 1024 ** 2)
+    refused = run_module(windows_inventory, HOST, 'bjeic.ops.win_expand', {'targets': [{'drive': 'C', 'size': '+64T'}]},
+                         tmp_path, check_mode=True, expect_failure=True)
+    assert 'enlarge the disk on the cloud platform first' in refused['msg']
 
 
 @pytest.mark.skipif(os.environ.get('BJEIC_WINRM_ALLOW_CHANGES') != '1',

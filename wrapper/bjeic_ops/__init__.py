@@ -5,7 +5,7 @@ Public modules: `bjeic_ops.run` (playbooks through ansible-runner) and `bjeic_op
 """
 import logging
 
-__version__ = '0.3.0'
+__version__ = '0.4.0'
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
