@@ -27,7 +27,7 @@ def inspection(host, uptime, rules):
 def test_new_store_has_the_current_schema_and_refuses_a_newer_one(tmp_path):
     url = 'sqlite:///%s' % (tmp_path / 's.sqlite')
     store = Store(url)
-    assert store.version() == SCHEMA_VERSION == 5
+    assert store.version() == SCHEMA_VERSION == 6
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=7))
     with pytest.raises(StoreError, match='schema version 7, newer than this bjeic-ops knows'):
@@ -39,7 +39,8 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     from bjeic_ops import store as store_module
     url = 'sqlite:///%s' % (tmp_path / 'old.sqlite')
     engine = create_engine(url)
-    later = ('drills', 'incidents', 'incident_events', 'duty_watches', 'cloud_events', 'store_info')   # tables versions 2-5 added
+    later = ('drills', 'incidents', 'incident_events', 'duty_watches', 'cloud_events', 'store_info',   # versions 2-6 added
+             'alert_state', 'notifications', 'schedule_events')
     with engine.begin() as conn:   # the store as version 1 made it
         store_module.metadata.create_all(conn, tables=[t for name, t in store_module.metadata.tables.items()
                                                        if name not in later])
@@ -55,6 +56,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     ingest.flush()
     assert old.version() == SCHEMA_VERSION
     assert old.incidents() == [] and old.watches() == [] and old.cloud_events() == []
+    assert old.notifications() == [] and old.schedule_events() == [] and old.alert_states() == {}
     [row] = old.drills()
     assert (row['name'], row['outcome'], row['host'], row['timings']) == ('cron failure on a', 'passed', 'a',
                                                                           {'total_seconds': 60.0})

@@ -8,7 +8,7 @@ import sys
 import threading
 from datetime import datetime
 
-from . import BjeicOpsError, __version__, artifacts, duty, export, ledger, reports, times
+from . import BjeicOpsError, __version__, artifacts, cli_loop, duty, export, ledger, reports, times
 from .i18n import label
 from .paths import store_url
 from .progress import PlainProgress, RichProgress, printable
@@ -264,6 +264,8 @@ def build_parser():
     spl.add_argument('action', nargs='?', choices=('list', 'replay'), default='list',
                      help='list them (default), or put them in the store (each once)')
     spl.add_argument('--dir', help='the spool directory (default: BJEIC_OPS_SPOOL, else $XDG_STATE_HOME/bjeic-ops/spool)')
+
+    cli_loop.add_parsers(sub, _output_options, parse_when)
 
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=whole_number(1))
@@ -629,14 +631,17 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
             'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback, 'report': cmd_report,
-            'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud, 'spool': cmd_spool}
+            'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud, 'spool': cmd_spool,
+            'schedule': lambda args, store: cli_loop.cmd_schedule(args, store, show),
+            'alerts': lambda args, store: cli_loop.cmd_alerts(args, store, show)}
 
 
 def open_store(args):
     """The store for a command; a reading command falls back to a read-only open when the store cannot be
     written now (a full disk, read-only media), so listings and documents still come out."""
     url = store_url(args.store)
-    reading = args.command in READING or (args.command, getattr(args, 'action', None)) in READING
+    action = (args.command, getattr(args, 'action', None))
+    reading = args.command in READING or action in READING or action in cli_loop.READING
     try:
         store = Store(url)
     except StoreError as exc:

@@ -21,7 +21,7 @@ from . import BjeicOpsError, sqlite_file
 from .times import now
 from .vocab import COMPLETE, INCOMPLETE, RUNNING
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
 
 metadata = MetaData()
@@ -188,6 +188,50 @@ cloud_events = Table(
     Column('at', DateTime(timezone=True), nullable=False),
 )
 
+# The operating loop (schema 6): what the alert rules have seen (one row per alert identity, open until cleared),
+# every notification sent or tried, and what scheduled jobs did (started, finished, skipped for an overlap, failed).
+alert_state = Table(
+    'alert_state', metadata,
+    Column('key', String(500), primary_key=True),        # rule:identity, e.g. finding:fs.readonly|web01|/data
+    Column('rule', String(50), nullable=False),
+    Column('state', String(20), nullable=False),         # open, cleared
+    Column('severity', String(20)),
+    Column('host', String(255)),
+    Column('title', Text),
+    Column('first_at', DateTime(timezone=True), nullable=False),
+    Column('last_at', DateTime(timezone=True), nullable=False),
+    Column('incident_id', Integer),                      # the incident the alert opened, if a mapping said so
+)
+
+notifications = Table(
+    'notifications', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('created_at', DateTime(timezone=True), nullable=False, index=True),
+    Column('channel', String(100), nullable=False),
+    Column('rule', String(50), nullable=False),
+    Column('key', String(500), nullable=False),
+    Column('host', String(255)),
+    Column('event', String(20), nullable=False),         # firing, cleared
+    Column('severity', String(20), nullable=False),
+    Column('title', Text, nullable=False),
+    Column('body', Text, nullable=False),
+    Column('state', String(20), nullable=False),         # pending, sent, failed (gave up), held (quiet hours)
+    Column('attempts', Integer, nullable=False, default=0),
+    Column('next_try_at', DateTime(timezone=True)),
+    Column('sent_at', DateTime(timezone=True)),
+    Column('error', Text),                               # the last failure, in words (never a secret)
+)
+
+schedule_events = Table(
+    'schedule_events', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('job', String(200), nullable=False, index=True),
+    Column('event', String(20), nullable=False),         # installed, started, finished, skipped, failed
+    Column('at', DateTime(timezone=True), nullable=False),
+    Column('run_id', Integer),
+    Column('detail', Text),
+)
+
 # Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
 MIGRATIONS = {
@@ -195,6 +239,7 @@ MIGRATIONS = {
     3: lambda conn: metadata.create_all(conn, tables=[incidents, incident_events, duty_watches]),
     4: lambda conn: metadata.create_all(conn, tables=[cloud_events]),
     5: lambda conn: _migrate_5(conn),
+    6: lambda conn: metadata.create_all(conn, tables=[alert_state, notifications, schedule_events]),
 }
 
 
@@ -750,6 +795,90 @@ class Store:
         if row is None:
             raise StoreError('no change %s in the store; `bjeic-ops changes` lists them' % change_id)
         return dict(row)
+
+    # ------------------------------------------------------------ the operating loop: alerts and schedules
+    def info(self, key, default=None):
+        with self.engine.connect() as conn:
+            value = conn.execute(select(store_info.c.value).where(store_info.c.key == key)).scalar()
+        return default if value is None else value
+
+    def set_info(self, key, value):
+        with self.engine.begin() as conn:
+            if conn.execute(update(store_info).where(store_info.c.key == key).values(value=str(value))).rowcount == 0:
+                conn.execute(insert(store_info).values(key=key, value=str(value)))
+
+    def finished_runs_after(self, run_id, since=None):
+        """Runs with an id above `run_id` that have ended (complete or incomplete), oldest first."""
+        query = select(runs).where(runs.c.id > run_id, runs.c.state != RUNNING, runs.c.check_mode.is_(False),
+                                   runs.c.playbook.notlike(IMPORT_PREFIX + '%')).order_by(runs.c.id)
+        if since is not None:
+            query = query.where(runs.c.finished_at >= since)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def latest_findings_by_playbook_host(self, severities):
+        """{(playbook, host): (run_id, [finding])}: each host's newest complete real run of each playbook, and its
+        findings of `severities` - what is wrong now, as far as that playbook looks."""
+        newest = (select(runs.c.playbook, host_results.c.host, func.max(runs.c.id).label('run_id'))
+                  .select_from(host_results.join(runs, runs.c.id == host_results.c.run_id))
+                  .where(runs.c.state == COMPLETE, runs.c.check_mode.is_(False),
+                         runs.c.playbook.notlike(IMPORT_PREFIX + '%'))
+                  .group_by(runs.c.playbook, host_results.c.host)).subquery()
+        with self.engine.connect() as conn:
+            latest = {(r.playbook, r.host): r.run_id for r in conn.execute(select(newest))}
+            rows = conn.execute(select(findings).where(
+                findings.c.run_id.in_(set(latest.values()) or {-1}), findings.c.severity.in_(severities))).mappings()
+            by_run_host = {}
+            for row in rows:
+                by_run_host.setdefault((row['run_id'], row['host']), []).append(dict(row))
+        return dict((key, (run_id, by_run_host.get((run_id, key[1]), []))) for key, run_id in latest.items())
+
+    def alert_states(self, state=None):
+        query = select(alert_state).order_by(alert_state.c.first_at)
+        if state:
+            query = query.where(alert_state.c.state == state)
+        with self.engine.connect() as conn:
+            return dict((r['key'], dict(r)) for r in conn.execute(query).mappings())
+
+    def put_alert_state(self, key, **values):
+        with self.engine.begin() as conn:
+            if conn.execute(update(alert_state).where(alert_state.c.key == key).values(**values)).rowcount == 0:
+                conn.execute(insert(alert_state).values(key=key, **values))
+
+    def add_notification(self, **values):
+        with self.engine.begin() as conn:
+            return conn.execute(insert(notifications).values(**values)).inserted_primary_key[0]
+
+    def update_notification(self, notification_id, **values):
+        with self.engine.begin() as conn:
+            conn.execute(update(notifications).where(notifications.c.id == notification_id).values(**values))
+
+    def notifications(self, since=None, until=None, states=None):
+        query = select(notifications).order_by(notifications.c.id)
+        if since is not None:
+            query = query.where(notifications.c.created_at >= since)
+        if until is not None:
+            query = query.where(notifications.c.created_at < until)
+        if states:
+            query = query.where(notifications.c.state.in_(states))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def record_schedule_event(self, job, event, run_id=None, detail=None, at=None):
+        with self.engine.begin() as conn:
+            return conn.execute(insert(schedule_events).values(job=job, event=event, run_id=run_id, detail=detail,
+                                                               at=at or now())).inserted_primary_key[0]
+
+    def schedule_events(self, job=None, since=None, until=None):
+        query = select(schedule_events).order_by(schedule_events.c.at, schedule_events.c.id)
+        if job:
+            query = query.where(schedule_events.c.job == job)
+        if since is not None:
+            query = query.where(schedule_events.c.at >= since)
+        if until is not None:
+            query = query.where(schedule_events.c.at < until)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def count(self, table_name, run_id):
         table = metadata.tables[table_name]
