@@ -318,3 +318,25 @@ def test_failed_and_unreachable_hosts_and_failed_drills(store, settings, receive
     assert titles == ['[db01] drill failed: restore orders', '[web07] web07 unreachable in run 1 (patch.yml)']
     alerts.run(store, only_hook)
     assert len(hook.requests) == 2
+
+
+def test_the_monthly_report_counts_notifications_and_days_without_an_inspection(store, settings, receiver):
+    from bjeic_ops import reports
+    _, hook = receiver
+    hook.fail_next = {'/wecom': 99}
+    lean = dict(settings, retry={'attempts': 1, 'backoff_seconds': 1},
+                channels=[c for c in settings['channels'] if c['name'] in ('hook', 'wecom')])
+    inspection(store, 'web01', [READONLY])
+    alerts.run(store, lean)
+    month = now().astimezone().strftime('%Y-%m')
+    report = reports.monthly(store, month)
+    sections = dict((s.ident, s) for s in report.sections)
+    assert sections['notifications'].rows == [
+        {'channel': 'hook', 'n_sent': 1, 'n_failed': 0, 'n_pending': 0, 'n_held': 0},
+        {'channel': 'wecom', 'n_sent': 0, 'n_failed': 1, 'n_pending': 0, 'n_held': 0}]
+    kpis = dict((k, v) for k, v, _t in sections['summary'].kpis)
+    assert (kpis['notifications_sent'], kpis['notifications_failed']) == (1, 1)
+    days = sections['inspection-days'].rows
+    today = now().astimezone().strftime('%m-%d')
+    assert [d['covered'] for d in days if d['day'] == today] == ['yes']
+    assert kpis['days_without_inspection'] == sum(1 for d in days if d['covered'] == 'no') == len(days) - 1

@@ -274,7 +274,7 @@ def monthly_counts(store, since, until):
     """Notifications of a period by channel and state, for the monthly report."""
     counts = {}
     for note in store.notifications(since, until):
-        row = counts.setdefault(note['channel'], {'channel': note['channel'], 'sent': 0, 'failed': 0, 'pending': 0,
-                                                  'held': 0})
-        row[note['state']] += 1
+        row = counts.setdefault(note['channel'], {'channel': note['channel'], 'n_sent': 0, 'n_failed': 0,
+                                                  'n_pending': 0, 'n_held': 0})
+        row['n_' + note['state']] += 1
     return sorted(counts.values(), key=lambda r: r['channel'])

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import BjeicOpsError, ledger
+from . import BjeicOpsError, alerts, ledger
 from .incidents import clocks, sla_state
 from .inventory import inventory_list
 from .duty import DUTY_PLAYBOOK
@@ -179,6 +179,10 @@ def monthly(store, month, inventory=None):
     met = sum(1 for r in incident_rows if r['sla'] == 'ok')
     changes = [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
     drills = [d for d in store.drills(since) if as_utc(d['at']) < until]
+    inspected_days = Counter(local(r['started_at']).strftime('%m-%d') for r in inspections)
+    past_days = [d for i, d in enumerate(days) if since + timedelta(days=i) < now()]
+    uninspected = [d for d in past_days if not inspected_days[d]]
+    notes = alerts.monthly_counts(store, since, until)
     total_tests = sum(r['tests'] for r in backups)
     passed = sum(r['passed'] for r in backups)
     lowest = min((r['availability_pct'] for r in availability), default=None)
@@ -193,12 +197,18 @@ def monthly(store, month, inventory=None):
         ('sla_compliance', _pct(met, len(incident_rows)), None if not incident_rows else
          ('ok' if met == len(incident_rows) else 'bad')),
         ('changes', len(changes), None),
+        ('days_without_inspection', len(uninspected), 'bad' if uninspected else 'ok'),
+        ('notifications_sent', sum(n['n_sent'] for n in notes), None),
+        ('notifications_failed', sum(n['n_failed'] for n in notes), 'bad' if any(n['n_failed'] for n in notes) else None),
     ]
     sections = [
         Section('sec_summary', ident='summary', kpis=kpis),
         Section('sec_findings_trend', ident='findings-trend', chart=trend,
                 columns=['day'] + list(SEVERITIES),
                 rows=[dict(day=d, **dict((s, per_day[d][s]) for s in SEVERITIES)) for d in days if per_day[d]]),
+        Section('sec_inspection_days', ident='inspection-days', columns=['day', 'complete_inspections', 'covered'],
+                rows=[{'day': d, 'complete_inspections': inspected_days[d], 'covered': 'yes' if inspected_days[d] else 'no'}
+                      for d in past_days], tones=[None if inspected_days[d] else 'bad' for d in past_days]),
         Section('sec_hardening', ident='hardening', columns=['group', 'hosts', 'controls', 'passed', 'compliance_pct'],
                 rows=compliance, chart={'type': 'hbar', 'items': [(g['group'], g['compliance_pct']) for g in compliance],
                                         'target': None},
@@ -216,6 +226,8 @@ def monthly(store, month, inventory=None):
                                                          'ticket', 'rollback'],
                 rows=[change_row(c) for c in changes]),
         Section('sec_incidents', ident='incidents', columns=INCIDENT_COLUMNS, rows=incident_rows, tones=incident_tones),
+        Section('sec_notifications', ident='notifications', columns=['channel', 'n_sent', 'n_failed', 'n_pending', 'n_held'],
+                rows=notes, tones=['bad' if n['n_failed'] else None for n in notes]),
         Section('sec_drills', ident='drills', columns=['drill', 'drill_kind', 'host', 'outcome', 'started',
                                                        'recovery_seconds'],
                 rows=[{'drill': d['name'], 'drill_kind': d['kind'], 'host': d['host'], 'outcome': d['outcome'],
