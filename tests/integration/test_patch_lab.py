@@ -293,7 +293,8 @@ def device_mapper_available():
 
 @pytest.mark.skipif(not device_mapper_available(),
                     reason='LVM snapshots need device-mapper, which this kernel does not have (/dev/mapper/control '
-                           'missing); the LVM commands are checked in tests/unit/test_patch.py')
+                           'missing); the LVM commands are checked in the collection unit test '
+                           'tests/unit/plugins/module_utils/test_patch.py')
 def test_lvm_snapshot_live(tmp_path):
     """On a machine with device-mapper: a volume group on a loop device, a snapshot, a merge."""
     import sys
