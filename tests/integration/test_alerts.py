@@ -340,3 +340,25 @@ def test_the_monthly_report_counts_notifications_and_days_without_an_inspection(
     today = now().astimezone().strftime('%m-%d')
     assert [d['covered'] for d in days if d['day'] == today] == ['yes']
     assert kpis['days_without_inspection'] == sum(1 for d in days if d['covered'] == 'no') == len(days) - 1
+
+
+def test_the_command_line_with_an_incident_opened_in_the_past(cli, tmp_path, receiver):
+    base, hook = receiver
+    config = tmp_path / 'cli-alerts.yml'
+    config.write_text(json.dumps({'channels': {'hook': {'type': 'webhook', 'url': base + '/hook', 'token_env': 'T_TOKEN',
+                                                        'severities': ['critical', 'warning']}},
+                                  'rules': {'sla': {'warn_at_pct': 80}}}))
+    cli.env['T_TOKEN'] = TOKEN
+    opened = (datetime.datetime.now() - timedelta(hours=3, minutes=20)).strftime('%Y-%m-%dT%H:%M')   # 83 % of 4 h
+    cli('incident', 'open', '--level', '2', '--host', 'app03', '--summary', 'queue stalled', '--at', opened)
+    done = cli('alerts', 'run', '--config', config)
+    assert 'alerts: 2 new; notifications sent 2' in done.stdout
+    titles = sorted(r['body']['title'] for r in hook.requests)
+    assert titles == ['[app03] incident 1 level 2: first_response breached', '[app03] incident 1 level 2: resolution 80% used']
+    # As at a time after the 4 hours: the resolution clock's breach, once.
+    later = (datetime.datetime.now() + timedelta(hours=2)).strftime('%Y-%m-%dT%H:%M')
+    assert 'alerts: 1 new' in cli('alerts', 'run', '--config', config, '--at', later).stdout
+    listed = json.loads(cli('alerts', 'list', '--format', 'json').stdout)
+    assert [(n['rule'], n['state']) for n in listed] == [('sla', 'sent')] * 3
+    bad = cli('alerts', 'run', '--config', tmp_path / 'missing.yml', check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith('bjeic-ops: alert settings') and 'Traceback' not in bad.stderr
