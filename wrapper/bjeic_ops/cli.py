@@ -18,7 +18,7 @@ from .store import Store, StoreError
 EPILOG = '''exit codes of `run`: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable (as
 ansible-playbook), 5 bad or incomplete options, 10 findings at or above --fail-on, 99 interrupted.'''
 # Commands that only read the store: on a full disk or read-only media they open it read-only.
-READING = {'runs', 'findings', 'ledger', 'changes', 'drills', 'report', ('incident', 'list'), ('duty', 'list'),
+READING = {'runs', 'findings', 'ledger', 'changes', 'drills', 'backups', 'report', ('incident', 'list'), ('duty', 'list'),
            ('duty', 'report'), ('cloud', 'list'), ('cloud', 'history'), ('cloud', 'reconcile'), ('cloud', 'optimize')}
 MAX_ID = 2 ** 31 - 1
 
@@ -171,6 +171,13 @@ def build_parser():
     drl.add_argument('--since')
     drl.add_argument('--run', type=whole_number(1))
     _output_options(drl)
+
+    bkp = sub.add_parser('backups', help='the backup record (数据备份记录): backups taken, verified, failed')
+    bkp.add_argument('--since')
+    bkp.add_argument('--until')
+    bkp.add_argument('--host', type=NAME)
+    bkp.add_argument('--set', type=NAME)
+    _output_options(bkp)
 
     rep = sub.add_parser('report', help='documents: daily inspection, monthly report, fault report (HTML or XLSX)')
     rep_sub = rep.add_subparsers(dest='report', required=True)
@@ -435,6 +442,14 @@ def cmd_drills(args, store):
     return 0
 
 
+def cmd_backups(args, store):
+    from . import backup_record
+    rows = backup_record.rows(store, parse_when(args.since) if args.since else None,
+                              parse_when(args.until) if args.until else None, args.host, args.set)
+    show(rows, args.format, args.out, args.lang, sheet='sheet_backups')
+    return 0
+
+
 def cmd_report(args, store):
     if args.report == 'daily':
         report = reports.daily(store, args.run)
@@ -630,7 +645,8 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
 
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
-            'changes': cmd_changes, 'drills': cmd_drills, 'rollback': cmd_rollback, 'report': cmd_report,
+            'changes': cmd_changes, 'drills': cmd_drills, 'backups': cmd_backups, 'rollback': cmd_rollback,
+            'report': cmd_report,
             'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud, 'spool': cmd_spool,
             'schedule': lambda args, store: cli_loop.cmd_schedule(args, store, show),
             'alerts': lambda args, store: cli_loop.cmd_alerts(args, store, show)}

@@ -8,6 +8,9 @@ FINDING_KEYS = ('check', 'severity', 'subject', 'value', 'threshold', 'message')
 CHANGE_KEYS = ('object', 'action', 'before', 'after')
 DRILL_KEYS = ('name', 'kind', 'outcome', 'started', 'finished', 'timings', 'steps')
 DRILL_OUTCOMES = ('passed', 'failed')
+BACKUP_KEYS = ('set', 'kind', 'state')
+BACKUP_KINDS = ('file', 'mysql', 'oracle', 'mssql')
+BACKUP_STATES = ('taken', 'failed', 'planned')
 
 
 def validate(result):
@@ -60,6 +63,17 @@ def validate(result):
             problems.append('drill lacks %s' % ', '.join(missing))
         elif drill['outcome'] not in DRILL_OUTCOMES:
             problems.append('drill.outcome %r is not one of %s' % (drill['outcome'], ', '.join(DRILL_OUTCOMES)))
+    backups = result.get('backups')
+    if backups is not None and not isinstance(backups, list):
+        problems.append('backups must be a list, got %s' % type(backups).__name__)
+        backups = None
+    for index, item in enumerate(backups or []):
+        missing = [key for key in BACKUP_KEYS if not isinstance(item, dict) or key not in item]
+        if missing:
+            problems.append('backups[%d] lacks %s' % (index, ', '.join(missing)))
+        elif item['kind'] not in BACKUP_KINDS or item['state'] not in BACKUP_STATES:
+            problems.append('backups[%d]: kind %r / state %r is not one of %s / %s' % (
+                index, item['kind'], item['state'], ', '.join(BACKUP_KINDS), ', '.join(BACKUP_STATES)))
     rollback = result.get('rollback')
     if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
         problems.append('rollback must be null or a mapping with an id')

@@ -75,7 +75,7 @@ class Ingestor:
 
     @staticmethod
     def _empty():
-        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': [], 'drills': []}
+        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': [], 'drills': [], 'backups': []}
 
     def _event(self, event):
         kind = event.get('event')
@@ -145,6 +145,17 @@ class Ingestor:
                 'started': parse_time(drill.get('started')), 'finished': parse_time(drill.get('finished')),
                 'timings': clean(drill.get('timings')), 'objectives': clean(drill.get('objectives')),
                 'steps': clean(drill.get('steps')), 'operator': self.operator, 'at': at})
+        for backup in res.get('backups') or []:
+            if not self.check_mode and backup.get('state') in ('taken', 'failed'):
+                self._add('backups', {
+                    'run_id': self.run_id, 'host': host, 'set_name': str(backup['set'])[:200],
+                    'kind': str(backup['kind'])[:20], 'method': str(backup.get('method') or '')[:50] or None,
+                    'path': backup.get('path'), 'started': parse_time(backup.get('started')),
+                    'finished': parse_time(backup.get('finished')), 'seconds': backup.get('seconds'),
+                    'size': backup.get('size'), 'items': backup.get('files', backup.get('tables')),
+                    'sha256': backup.get('sha256'), 'verified': backup.get('verified'), 'pruned': clean(backup.get('pruned')),
+                    'state': backup['state'], 'error': self.redactor.text(str(backup.get('error') or '')) or None,
+                    'operator': self.operator, 'ticket': self.ticket, 'at': at})
         if res.get('changed') and not self.check_mode:
             for record in change_records(module, res):
                 record.update(run_id=self.run_id, host=host, task=data.get('task', '')[:500], module=module[:200],

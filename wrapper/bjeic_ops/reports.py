@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import BjeicOpsError, alerts, ledger
+from . import BjeicOpsError, alerts, backup_record, ledger
 from .incidents import clocks, sla_state
 from .inventory import inventory_list
 from .duty import DUTY_PLAYBOOK
@@ -183,6 +183,7 @@ def monthly(store, month, inventory=None):
     past_days = [d for i, d in enumerate(days) if since + timedelta(days=i) < now()]
     uninspected = [d for d in past_days if not inspected_days[d]]
     notes = alerts.monthly_counts(store, since, until)
+    taken = backup_record.per_set(store, since, until)
     total_tests = sum(r['tests'] for r in backups)
     passed = sum(r['passed'] for r in backups)
     lowest = min((r['availability_pct'] for r in availability), default=None)
@@ -198,6 +199,8 @@ def monthly(store, month, inventory=None):
          ('ok' if met == len(incident_rows) else 'bad')),
         ('changes', len(changes), None),
         ('days_without_inspection', len(uninspected), 'bad' if uninspected else 'ok'),
+        ('backups_taken', sum(t['taken'] for t in taken), None),
+        ('backups_failed', sum(t['failed_count'] for t in taken), 'bad' if any(t['failed_count'] for t in taken) else None),
         ('notifications_sent', sum(n['n_sent'] for n in notes), None),
         ('notifications_failed', sum(n['n_failed'] for n in notes), 'bad' if any(n['n_failed'] for n in notes) else None),
     ]
@@ -218,6 +221,9 @@ def monthly(store, month, inventory=None):
                 rows=patch_status(store.observations('os', since, until), changes)),
         Section('sec_backup', ident='backup', columns=['key', 'host', 'tests', 'passed', 'success_pct', 'last_failure'],
                 rows=backups, tones=['bad' if r['passed'] < r['tests'] else None for r in backups]),
+        Section('sec_backups_taken', ident='backups-taken',
+                columns=['set_name', 'host', 'taken', 'verified_count', 'failed_count', 'last'], rows=taken,
+                tones=['bad' if t['failed_count'] else None for t in taken]),
         Section('sec_availability', ident='availability',
                 columns=['instance', 'host', 'probes', 'failed', 'availability_pct', 'meets_target'],
                 rows=availability, tones=[None if r['meets_target'] == 'yes' else 'bad' for r in availability],

@@ -13,8 +13,8 @@ import sqlite3
 import time
 import uuid
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table,
-                        Text, create_engine, event, func, insert, select, update)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, create_engine, event, func, insert, select, update)
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError, sqlite_file
@@ -232,6 +232,31 @@ schedule_events = Table(
     Column('detail', Text),
 )
 
+# The backup record (数据备份记录, schema 6): one row per backup a bjeic.ops module took (or failed to take).
+backups = Table(
+    'backups', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
+    Column('host', String(255), nullable=False),
+    Column('set_name', String(200), nullable=False),
+    Column('kind', String(20), nullable=False),          # file, mysql, oracle, mssql
+    Column('method', String(50)),                        # tar, mariadb-dump, mariabackup, rman, backup database
+    Column('path', Text),
+    Column('started', DateTime(timezone=True)),
+    Column('finished', DateTime(timezone=True)),
+    Column('seconds', Float),
+    Column('size', BigInteger),
+    Column('items', Integer),                            # files, or tables
+    Column('sha256', String(64)),
+    Column('verified', Boolean),
+    Column('pruned', JSON),                              # what retention removed after it verified
+    Column('state', String(20), nullable=False),         # taken, failed
+    Column('error', Text),
+    Column('operator', String(200)),
+    Column('ticket', String(200)),
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
 # Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
 MIGRATIONS = {
@@ -239,7 +264,7 @@ MIGRATIONS = {
     3: lambda conn: metadata.create_all(conn, tables=[incidents, incident_events, duty_watches]),
     4: lambda conn: metadata.create_all(conn, tables=[cloud_events]),
     5: lambda conn: _migrate_5(conn),
-    6: lambda conn: metadata.create_all(conn, tables=[alert_state, notifications, schedule_events]),
+    6: lambda conn: metadata.create_all(conn, tables=[alert_state, notifications, schedule_events, backups]),
 }
 
 
@@ -329,7 +354,8 @@ def _translate_store_errors(cls):
 _READERS = {'version', 'store_id', 'get_run', 'run_by_uuid', 'list_runs', 'host_results', 'findings', 'latest_complete_run',
             'ledger', 'changes', 'drills', 'runs_between', 'latest_run', 'findings_between', 'observations',
             'get_incident', 'incidents', 'incident_events', 'watches', 'get_watch', 'latest_imports', 'cloud_events',
-            'history', 'get_change', 'count'}
+            'history', 'get_change', 'count', 'backups', 'notifications', 'schedule_events', 'alert_states', 'info',
+            'finished_runs_after', 'latest_findings_by_playbook_host'}
 
 
 def busy_timeout():
@@ -502,7 +528,7 @@ class Store:
         [dict]}, their run_id filled in here) and how it ended (`end`: state, status, rc, reason, finished_at).
         A run with the same uuid (one recorded only in part while the store failed) is replaced."""
         tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
-                  'changes': changes, 'drills': drills}
+                  'changes': changes, 'drills': drills, 'backups': backups}
         with self.engine.begin() as conn:
             self._lock_schema(conn)   # the write lock: two replays of one spool do not both insert it
             old = conn.execute(select(runs.c.id).where(runs.c.uuid == run['uuid'])).scalar()
@@ -549,7 +575,7 @@ class Store:
     def write_batch(self, rows):
         """Insert rows {table name: [dict, ...]} in one transaction."""
         tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
-                  'changes': changes, 'drills': drills}
+                  'changes': changes, 'drills': drills, 'backups': backups}
         with self.engine.begin() as conn:
             for name, items in rows.items():
                 if items:
@@ -795,6 +821,19 @@ class Store:
         if row is None:
             raise StoreError('no change %s in the store; `bjeic-ops changes` lists them' % change_id)
         return dict(row)
+
+    def backups(self, since=None, until=None, host=None, set_name=None):
+        query = select(backups, runs.c.check_mode).select_from(backups.join(runs, runs.c.id == backups.c.run_id)) \
+            .order_by(backups.c.id)
+        for column, value in ((backups.c.host, host), (backups.c.set_name, set_name)):
+            if value:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(backups.c.at >= since)
+        if until is not None:
+            query = query.where(backups.c.at < until)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     # ------------------------------------------------------------ the operating loop: alerts and schedules
     def info(self, key, default=None):

@@ -60,8 +60,39 @@ options:
         description:
           - Shell glob of the set's backups (files or directories), e.g. C(/backup/etc/etc-*.tar.gz).
             Each match is one backup; the newest by modification time is checked.
+          - Not needed for a set M(bjeic.ops.backup_create) takes - its O(sets[].destination) and
+            O(sets[].compression) say where its backups are (and its manifests and source are known).
         type: str
-        required: true
+      destination:
+        description: The directory M(bjeic.ops.backup_create) writes the set's archives to (instead of O(sets[].path)).
+        type: path
+      compression:
+        description: The compression M(bjeic.ops.backup_create) uses for the set (with O(sets[].destination)).
+        type: str
+        choices: [zstd, gzip]
+        default: zstd
+      paths:
+        description: Read by M(bjeic.ops.backup_create) (what it backs up); accepted here so that one list serves both.
+        type: list
+        elements: path
+        default: []
+      exclude:
+        description: Read by M(bjeic.ops.backup_create); accepted here so that one list serves both.
+        type: list
+        elements: str
+        default: []
+      retention:
+        description: Read by M(bjeic.ops.backup_create); accepted here so that one list serves both.
+        type: dict
+        default: {}
+      one_file_system:
+        description: Read by M(bjeic.ops.backup_create); accepted here so that one list serves both.
+        type: bool
+        default: true
+      min_free_mb:
+        description: Read by M(bjeic.ops.backup_create); accepted here so that one list serves both.
+        type: int
+        default: 256
       max_age_hours:
         description:
           - Recovery point objective. A newest backup older than this is C(backup.stale) (warning),
@@ -178,6 +209,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.common.text.formatters import human_to_bytes
 from ansible_collections.bjeic.ops.plugins.module_utils.backup_set import check_set, ledger_item
+from ansible_collections.bjeic.ops.plugins.module_utils.backup_take import check_spec
 from ansible_collections.bjeic.ops.plugins.module_utils.contract import Findings
 
 
@@ -186,7 +218,14 @@ def main():
         argument_spec=dict(
             sets=dict(type='list', elements='dict', required=True, options=dict(
                 name=dict(type='str', required=True),
-                path=dict(type='str', required=True),
+                path=dict(type='str'),
+                destination=dict(type='path'),
+                compression=dict(type='str', choices=['zstd', 'gzip'], default='zstd'),
+                paths=dict(type='list', elements='path', default=[]),
+                exclude=dict(type='list', elements='str', default=[]),
+                retention=dict(type='dict', default={}),
+                one_file_system=dict(type='bool', default=True),
+                min_free_mb=dict(type='int', default=256),
                 max_age_hours=dict(type='float', default=24),
                 min_size=dict(type='str', default='1'),
                 manifest=dict(type='str'),
@@ -202,11 +241,18 @@ def main():
     )
     names = [spec['name'] for spec in module.params['sets']]
     if not names:
-        module.fail_json(msg='sets is empty: give at least one backup set as {name, path}')
+        module.fail_json(msg='sets is empty: give at least one backup set as {name, path} or {name, destination}')
     duplicated = sorted(set(n for n in names if names.count(n) > 1))
     if duplicated:
         module.fail_json(msg='backup set names must be unique (they key the ledger); repeated: %s' % ', '.join(duplicated))
     for spec in module.params['sets']:
+        if not spec['path'] and not spec['destination']:
+            module.fail_json(msg='sets[%s] needs path (a glob of its backups) or destination (where backup_create '
+                                 'writes them)' % spec['name'])
+        if not spec['path']:
+            taken = check_spec(spec)
+            spec.update(path=taken['path'], manifest=spec['manifest'] or taken['manifest'],
+                        source=spec['source'] or taken['source'])
         if spec['max_age_hours'] <= 0:
             module.fail_json(msg='sets[%s].max_age_hours must be above 0, got %s' % (spec['name'], spec['max_age_hours']))
         try:
