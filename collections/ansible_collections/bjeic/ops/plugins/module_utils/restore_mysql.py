@@ -148,7 +148,8 @@ class MysqlRestore(object):
         if rc != 0:
             return 'reading the restored tables failed: %s' % err.strip()[-300:]
         restored = scratch.parse_fingerprint(out)
-        outcome.update(tables=len(restored), rows=sum(t.get('rows') or 0 for t in restored.values()))
+        outcome.update(tables=len(restored), rows=sum(t.get('rows') or 0 for t in restored.values()),
+                       table_rows=dict((table, t.get('rows')) for table, t in restored.items()))
         missing_dbs = sorted(set(self.params['databases']) - set(t[0] for t in tables))
         if missing_dbs:
             return 'the dump holds no table of database(s) %s' % ', '.join(missing_dbs)
