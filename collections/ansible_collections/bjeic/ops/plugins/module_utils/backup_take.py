@@ -252,6 +252,7 @@ class SetTake(object):
             rc, out, err = self.module.run_command(tar_command(spec, partial), environ_update={'LC_ALL': 'C'})
         finally:
             os.umask(old_umask)
+        self.record['archive_seconds'] = round(time.time() - started, 3)
         if rc not in (0, 1):          # 1: a file changed while it was read; the archive is whole
             self._discard(partial)
             raise TakeError('tar failed (rc %d): %s; nothing was kept' % (rc, (err or out).strip().splitlines()[-1:]))

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: db_backup
-short_description: Take a MySQL / MariaDB backup, restore-test it at once, then apply retention
+short_description: Take a MySQL / MariaDB, Oracle or SQL Server backup, verify it at once, then apply retention
 version_added: 0.4.0
 description:
   - C(method=logical) dumps with C(mariadb-dump) (or C(mysqldump)) in one consistent snapshot
@@ -23,6 +23,14 @@ description:
     M(bjeic.ops.db_restore_test) compares later restores against.
   - The password goes only into a 0600 option file in a private directory that is removed afterwards - never on a
     command line (C(ps)), in a file name, the record or a log.
+  - C(engine=oracle) runs RMAN with OS authentication (C(rman target /) as the oracle user) - C(BACKUP AS COMPRESSED
+    BACKUPSET INCREMENTAL LEVEL 0|1 DATABASE PLUS ARCHIVELOG) into O(destination), C(CROSSCHECK) and C(DELETE
+    NOPROMPT OBSOLETE) per O(recovery_window_days) - then verifies with RMAN's C(RESTORE DATABASE VALIDATE),
+    C(RESTORE CONTROLFILE VALIDATE) and C(RESTORE ARCHIVELOG ... VALIDATE) (M(bjeic.ops.db_restore_test)'s code).
+  - C(engine=mssql) sends C(BACKUP DATABASE) (or C(DIFFERENTIAL), or C(BACKUP LOG)) C(... WITH CHECKSUM) - and
+    C(COMPRESSION) where the edition has it (Standard, Enterprise) - to a file in O(destination) on the server, then
+    C(RESTORE VERIFYONLY ... WITH CHECKSUM). The server writes the file itself; it is recorded in msdb only when
+    complete. Retention of SQL Server files is the server's (a maintenance plan), not this module's.
 author:
   - bjeic.ops maintainers (@bjeic-ops)
 attributes:
@@ -37,10 +45,50 @@ attributes:
     platforms: posix
     description: Linux hosts with MariaDB or MySQL client tools; a physical backup runs on the database host itself.
 options:
+  engine:
+    description: The database engine.
+    type: str
+    choices: [mysql, oracle, mssql]
+    default: mysql
   name:
     description: The backup's name; the files are named after it.
     type: str
     required: true
+  level:
+    description: Oracle - the RMAN incremental level, C(0) (full) or C(1).
+    type: int
+    choices: [0, 1]
+    default: 0
+  recovery_window_days:
+    description: Oracle - the recovery window RMAN's C(DELETE OBSOLETE) keeps.
+    type: int
+    default: 7
+  oracle_home:
+    description: Oracle - the ORACLE_HOME of the instance.
+    type: path
+  oracle_sid:
+    description: Oracle - the ORACLE_SID of the instance.
+    type: str
+  database:
+    description: SQL Server - the database to back up.
+    type: str
+  mssql_type:
+    description: SQL Server - C(full), C(diff) (differential) or C(log).
+    type: str
+    choices: [full, diff, log]
+    default: full
+  login_database:
+    description: SQL Server - the database the login connects to.
+    type: str
+    default: master
+  connect_timeout:
+    description: SQL Server - seconds to wait for the connection.
+    type: int
+    default: 10
+  check_hostname:
+    description: SQL Server - check the certificate's host name (with O(ca_cert)).
+    type: bool
+    default: true
   destination:
     description: The directory backups go to (created 0700).
     type: path
@@ -102,9 +150,8 @@ options:
     type: str
     default: localhost
   login_port:
-    description: The server's port.
+    description: The server's port (default 3306 for MySQL, 1433 for SQL Server).
     type: int
-    default: 3306
   login_unix_socket:
     description: The server's socket (instead of host and port).
     type: str
@@ -112,8 +159,8 @@ options:
     description: A CA bundle to check the server's certificate.
     type: path
 notes:
-  - Oracle (RMAN) and SQL Server (C(BACKUP DATABASE)) are not taken by this module yet; their backups are verified
-    by M(bjeic.ops.db_restore_test).
+  - Oracle and SQL Server do not run on the project's test machine - their statements are tested as text, parsed,
+    and RMAN is run as a stand-in; the opt-in live tests (C(BJEIC_ORACLE_DSN), C(BJEIC_MSSQL_DSN)) cover the ledgers.
 seealso:
   - module: bjeic.ops.db_restore_test
   - module: bjeic.ops.backup_create
@@ -154,7 +201,7 @@ backups:
        started: "2026-12-02T02:00:00Z", finished: "2026-12-02T02:03:10Z", seconds: 190.2, size: 73400320, tables: 48,
        sha256: 9c1e..., verified: true, pruned: [], state: taken, error: null}
 restore:
-  description: The restore test of the new backup, as M(bjeic.ops.db_restore_test) reports it; null without one.
+  description: The restore test (MySQL) or verification (RMAN validate, RESTORE VERIFYONLY) of the new backup; null without one.
   returned: always
   type: dict
 changes:
@@ -182,6 +229,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bjeic.ops.plugins.module_utils.backup_db import MysqlBackup
+from ansible_collections.bjeic.ops.plugins.module_utils.backup_vendor import MssqlBackup, OracleBackup
 from ansible_collections.bjeic.ops.plugins.module_utils.contract import Findings
 from ansible_collections.bjeic.ops.plugins.module_utils.restore_test import RestoreTest
 
@@ -189,8 +237,18 @@ from ansible_collections.bjeic.ops.plugins.module_utils.restore_test import Rest
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            engine=dict(type='str', choices=['mysql', 'oracle', 'mssql'], default='mysql'),
             name=dict(type='str', required=True),
             destination=dict(type='path', required=True),
+            level=dict(type='int', choices=[0, 1], default=0),
+            recovery_window_days=dict(type='int', default=7),
+            oracle_home=dict(type='path'),
+            oracle_sid=dict(type='str'),
+            database=dict(type='str'),
+            mssql_type=dict(type='str', choices=['full', 'diff', 'log'], default='full'),
+            login_database=dict(type='str', default='master'),
+            connect_timeout=dict(type='int', default=10),
+            check_hostname=dict(type='bool', default=True),
             method=dict(type='str', choices=['logical', 'physical'], default='logical'),
             databases=dict(type='list', elements='str', default=[]),
             compression=dict(type='str', choices=['zstd', 'gzip'], default='zstd'),
@@ -204,13 +262,16 @@ def main():
             login_user=dict(type='str'),
             login_password=dict(type='str', no_log=True),
             login_host=dict(type='str', default='localhost'),
-            login_port=dict(type='int', default=3306),
+            login_port=dict(type='int'),
             login_unix_socket=dict(type='str'),
             ca_cert=dict(type='path'),
         ),
+        required_if=[('engine', 'oracle', ['oracle_home', 'oracle_sid']), ('engine', 'mssql', ['database', 'login_user'])],
         supports_check_mode=True,
     )
     params = module.params
+    if params['login_port'] is None:
+        params['login_port'] = 1433 if params['engine'] == 'mssql' else 3306
     if not params['name'].replace('-', '').replace('_', '').replace('.', '').isalnum():
         module.fail_json(msg='name %r: letters, digits, ".", "_" and "-" only (the files are named after it)' % params['name'])
     host = socket.gethostname()
@@ -227,8 +288,21 @@ def main():
         restored.update(test.backup['restore'] or {})
         return restored
 
-    backup = MysqlBackup(module, params, found, host, restore)
-    backup.run()
+    if params['engine'] == 'oracle':
+        backup = OracleBackup(module, params, found, host)
+        backup.run()
+        restored.update(backup.verification or {})
+    elif params['engine'] == 'mssql':
+        from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql
+        if not db_mssql.HAS_DRIVER:
+            from ansible.module_utils.basic import missing_required_lib
+            module.fail_json(msg=missing_required_lib(db_mssql.DRIVER))
+        backup = MssqlBackup(module, params, found, host)
+        backup.run(db_mssql.connect)
+        restored.update(backup.verification or {})
+    else:
+        backup = MysqlBackup(module, params, found, host, restore)
+        backup.run()
     record = backup.record
     result = dict(changed=bool(backup.changes) or (module.check_mode and record['state'] == 'planned'),
                   backups=[record], restore=restored or None, changes=backup.changes, rollback=None,
