@@ -85,7 +85,9 @@ def existing(spec):
 
 def tar_command(spec, partial):
     command = ['tar', '--create', '--file', partial, '--format=posix', '--acls', '--xattrs', '--xattrs-include=*',
-               '--numeric-owner', '--sparse', '--use-compress-program', COMPRESSOR[spec['compression']],
+               # no --sparse: it reads each file twice to find holes (10 % slower on this fleet's data); holes are
+               # zeros to zstd, and a restored file is simply not sparse
+               '--numeric-owner', '--use-compress-program', COMPRESSOR[spec['compression']],
                '--warning=no-file-ignored']
     if spec['one_file_system']:
         command.append('--one-file-system')
