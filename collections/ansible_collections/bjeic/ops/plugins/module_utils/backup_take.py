@@ -272,10 +272,11 @@ class SetTake(object):
         os.rename(partial, final)        # the commit point: only now does it look like a backup
         _fsync_dir(spec['destination'])
         finished = time.time()
+        size = os.path.getsize(final)
         self.record.update(state='taken', finished=iso(finished), seconds=round(finished - started, 3),
-                           size=os.path.getsize(final), files=len(members), sha256=digest)
+                           size=size, files=len(members), sha256=digest)
         self.changes.append({'object': final, 'action': 'backup', 'before': None,
-                             'after': '%d files, %d bytes' % (len(members), self.record['size']),
+                             'after': '%d files, %d bytes' % (len(members), size),
                              'rollback': {'irreversible': 'a backup taken is kept until retention removes it'}})
         verified = verify(check_spec(spec))
         self.record['verified'] = verified

@@ -125,8 +125,8 @@ class MssqlBackup(VendorBackup):
             started = time.time()
             stamp = time.strftime(take.STAMP, time.gmtime(started))
             separator = '\\' if '\\' in params['destination'] else '/'
-            path = '%s%s%s-%s%s' % (params['destination'].rstrip('\\/'), separator, params['name'], stamp,
-                                     '.trn' if kind == 'log' else '.bak')
+            extension = '.trn' if kind == 'log' else '.bak'
+            path = '%s%s%s-%s%s' % (params['destination'].rstrip('\\/'), separator, params['name'], stamp, extension)
             sql = mssql_backup_sql(params['database'], path, kind, compress, 'bjeic-ops %s %s %s' % (params['name'], kind, stamp))
             self.record.update(path=path, compression=compress, statement=sql)
             if self.module.check_mode:

@@ -19,7 +19,7 @@ def test_retention_by_count_and_by_period():
                      '20261101T020000Z', '20261001T020000Z')
     kept, pruned = backup_take.to_keep(backups, {'keep': 2})
     assert [s for _p, s in kept] == ['20261202T020000Z', '20261201T020000Z']
-    kept, _ = backup_take.to_keep(backups, {'daily': 2, 'weekly': 2, 'monthly': 3})
+    kept = backup_take.to_keep(backups, {'daily': 2, 'weekly': 2, 'monthly': 3})[0]
     # the newest of 2 days, of 2 ISO weeks (W49, W48), of 3 months (Dec, Nov - its newest is the 24th -, Oct)
     assert [s for _p, s in kept] == ['20261202T020000Z', '20261201T020000Z', '20261124T020000Z', '20261001T020000Z']
     now = time.mktime(time.strptime('20261202T030000', '%Y%m%dT%H%M%S')) - time.timezone
