@@ -124,6 +124,17 @@ def test_a_round_is_stopped_at_its_timeout(store, tmp_path, monkeypatch):
     assert store.schedule_events('stuck')[-1]['detail'] == 'stopped at its timeout of 1s; canceled'
 
 
+def test_a_round_that_cannot_start_is_recorded_failed(store, tmp_path, monkeypatch):
+    from bjeic_ops import BjeicOpsError
+    monkeypatch.setenv('BJEIC_OPS_SCHEDULE_LOCKS', str(tmp_path / 'locks'))
+    [job] = schedule.load(write(tmp_path, {'broken': JOB}))
+
+    def broken(job, cancel):
+        raise BjeicOpsError('inventory inventories/example: no such file')
+    assert schedule.run_job(store, job, broken) == ('failed', None)
+    assert store.schedule_events('broken')[-1]['detail'] == 'inventory inventories/example: no such file'
+
+
 def test_units_carry_no_secret_and_quote_the_path(tmp_path, monkeypatch):
     monkeypatch.setenv('BJEIC_OPS_STORE', 'postgresql+psycopg://ops:s3cret@db/bjeic')
     [job] = schedule.load(write(tmp_path, {'daily': JOB}))

@@ -294,6 +294,10 @@ def run_job(store, job, execute, at=None):
         timer.start()
         try:
             run_id, ok, detail = execute(job, stop.is_set)
+        except BjeicOpsError as exc:
+            # A round that could not even start its run (a missing inventory, unreadable alert settings) is a failed
+            # round on the record, not a traceback in the journal.
+            run_id, ok, detail = None, False, str(exc)
         finally:
             timer.cancel()
         if stop.is_set():
