@@ -179,7 +179,7 @@ def build_parser():
     bkp.add_argument('--set', type=NAME)
     _output_options(bkp)
 
-    rep = sub.add_parser('report', help='documents: daily inspection, monthly report, fault report (HTML or XLSX)')
+    rep = sub.add_parser('report', help='documents: daily inspection, monthly report, fault report (HTML, XLSX or PDF)')
     rep_sub = rep.add_subparsers(dest='report', required=True)
     rep_daily = rep_sub.add_parser('daily', help='daily inspection report (日常巡检报告) of a run')
     rep_daily.add_argument('--run', type=whole_number(1), help='run id (default: the latest complete daily_inspection.yml run)')
@@ -289,8 +289,8 @@ def _output_options(parser):
 
 
 def _document_options(parser):
-    parser.add_argument('--format', choices=('html', 'xlsx'), default='html')
-    parser.add_argument('--out', metavar='FILE', required=True, help='file to write (HTML or XLSX)')
+    parser.add_argument('--format', choices=('html', 'xlsx', 'pdf'), default='html')
+    parser.add_argument('--out', metavar='FILE', required=True, help='file to write (HTML, XLSX or PDF: A4, fonts embedded)')
     parser.add_argument('--lang', choices=('zh', 'en'), default='zh', help='document language (default Chinese)')
 
 
@@ -621,6 +621,13 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
             print('wrote %s' % out)
         else:
             print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    elif fmt == 'pdf':
+        if not out:
+            raise BjeicOpsError('--format pdf needs --out FILE')
+        from . import render
+        from .reports import records_report
+        render.write_pdf(out, records_report(sheet, rows), lang)
+        print('wrote %s' % out)
     elif fmt == 'xlsx':
         if not out:
             raise BjeicOpsError('--format xlsx needs --out FILE')

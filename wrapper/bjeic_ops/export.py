@@ -14,7 +14,7 @@ import tempfile
 from . import BjeicOpsError
 from .i18n import label
 
-FORMATS = ('table', 'csv', 'json', 'xlsx')
+FORMATS = ('table', 'csv', 'json', 'xlsx', 'pdf')
 FORMULA_START = ('=', '+', '-', '@', '\t', '\r')
 NUMBER = re.compile(r'^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$')
 

@@ -102,6 +102,7 @@ LABELS = {
     'sec_drills': ('应急演练', 'Emergency drills'),
     'sec_inspection_days': ('日常巡检覆盖', 'Daily inspection coverage'),
     'sec_backups_taken': ('数据备份记录', 'Backups taken'),
+    'generated_rows': ('记录条数', 'Records'),
     'sheet_backups': ('数据备份记录', 'Backups'),
     'set_name': ('备份集', 'Backup set'),
     'backup_kind': ('备份类型', 'Kind'),

@@ -82,5 +82,10 @@ def write_xlsx(path, report, lang='zh'):
     export.atomic_write(path, workbook.save, binary=True)
 
 
+def write_pdf(path, report, lang='zh'):
+    from . import pdf
+    pdf.write(path, html(report, lang), '%s %s' % (label(report.title, lang), report.subtitle), lang)
+
+
 def write(path, report, fmt, lang='zh'):
-    (write_xlsx if fmt == 'xlsx' else write_html)(path, report, lang)
+    {'xlsx': write_xlsx, 'pdf': write_pdf}.get(fmt, write_html)(path, report, lang)

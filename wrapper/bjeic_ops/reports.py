@@ -70,6 +70,14 @@ def host_statuses(results):
 
 # ---------------------------------------------------------------- daily
 
+def records_report(sheet, rows):
+    """A listing (ledger, change records, drill or backup records) as a document of one table, for PDF."""
+    from . import export
+    columns = export.columns_of(rows)
+    return Report('records', sheet, '', [('generated_rows', len(rows))],
+                  [Section(sheet, ident='records', columns=columns, rows=rows)])
+
+
 def daily(store, run_id=None):
     run = store.get_run(run_id) if run_id else store.latest_run(DAILY_PLAYBOOK)
     if run is None:

@@ -1,0 +1,72 @@
+"""Documents as PDF, read back: Chromium prints the monthly report and a listing; pdftotext finds the Chinese titles
+and table text, pdfinfo the page count and A4, pdffonts the embedded CJK font, and a table that runs over pages has
+its header row on each; the first page is kept as an image (pdftoppm) with the test's screenshots."""
+import os
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import update
+
+from bjeic_ops import render, reports
+from bjeic_ops.store import COMPLETE, Store, runs
+from browser import screenshot_dir
+
+pytestmark = pytest.mark.skipif(not (shutil.which('pdftotext') and os.path.exists('/usr/bin/chromedriver')),
+                                reason='needs poppler-utils and chromium-driver (scripts/bootstrap --test installs them)')
+DAY = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
+
+
+def poppler(tool, *args):
+    return subprocess.run([tool] + [str(a) for a in args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope='module')
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp('pdf')
+    store = Store('sqlite:///%s' % (path / 'store.sqlite'))
+    run_id = store.begin_run('playbooks/harden.yml', operator='li.na', ticket='CHG-2026-300')
+    store.write_batch({'changes': [
+        {'run_id': run_id, 'host': 'web%02d' % (i % 40), 'task': 'Enforce', 'module': 'bjeic.ops.linux_harden',
+         'object': '/etc/ssh/sshd_config.d/%03d.conf' % i, 'action': '加固 edit', 'operator': 'li.na',
+         'ticket': 'CHG-2026-300', 'at': DAY + timedelta(hours=1, seconds=i)} for i in range(160)]})
+    store.finish_run(run_id, COMPLETE, 'successful', 0)
+    with store.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(started_at=DAY, finished_at=DAY + timedelta(hours=2)))
+    return store, path
+
+
+def test_the_monthly_report_as_pdf(store):
+    store, path = store
+    out = path / 'monthly.pdf'
+    render.write_pdf(out, reports.monthly(store, '2026-10'), 'zh')
+    info = poppler('pdfinfo', out)
+    pages = int(next(line.split()[1] for line in info.splitlines() if line.startswith('Pages:')))
+    assert pages >= 3, info
+    assert '(A4)' in next(line for line in info.splitlines() if line.startswith('Page size:'))
+    # Every font is embedded with a Unicode map (searchable, copyable). Chromium's PDF backend writes the CFF-based
+    # Noto CJK as Type 3 glyph programs - still vector outlines, embedded; pdffonts then shows no font name.
+    fonts = poppler('pdffonts', out).splitlines()[2:]
+    assert fonts and all(line.split()[-5:-3] == ['yes', 'no'] and line.split()[-3] == 'yes' for line in fonts), fonts
+    first = poppler('pdftotext', '-layout', '-f', 1, '-l', 1, out, '-')
+    assert '运维服务月报' in first and '第1页,共%d页' % pages in first.replace(' ', '')
+    # The 160 change records run over pages; each page of that table starts with its header row again.
+    table_pages = [n for n in range(1, pages + 1) if 'CHG-2026-300' in poppler('pdftotext', '-layout', '-f', n, '-l', n, out, '-')]
+    assert len(table_pages) >= 2
+    for n in table_pages:
+        text = poppler('pdftotext', '-layout', '-f', n, '-l', n, out, '-')
+        assert '工单号' in text and '操作人' in text, (n, text[:500])
+    assert 'sshd_config.d/159.conf' in poppler('pdftotext', out, '-')
+    subprocess.run(['pdftoppm', '-png', '-r', '60', '-f', '1', '-l', '1', str(out),
+                    os.path.join(screenshot_dir(), 'monthly-pdf')], check=True)
+
+
+def test_a_listing_as_pdf_and_a_clear_error_without_chromium(store, cli, tmp_path):
+    out = tmp_path / 'changes.pdf'
+    done = cli('changes', '--format', 'pdf', '--out', out)
+    assert 'wrote' in done.stdout and poppler('pdftotext', out, '-').count('变更记录单') >= 1
+    cli.env['BJEIC_OPS_CHROMIUM'] = '/nonexistent/chromium'
+    failed = cli('changes', '--format', 'pdf', '--out', tmp_path / 'x.pdf', check=False)
+    assert failed.returncode == 1 and 'needs Chromium and ChromeDriver' in failed.stderr and 'Traceback' not in failed.stderr
+    assert not (tmp_path / 'x.pdf').exists()
