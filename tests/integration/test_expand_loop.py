@@ -301,3 +301,40 @@ def test_the_playbook_grows_a_host_and_the_record_says_it_is_one_way(cli, make_d
 
 def human_mib(size):
     return '%.1f MiB' % (size / float(MIB))
+
+
+def device_mapper_available():
+    return os.path.exists('/dev/mapper/control') and shutil.which('lvcreate') is not None
+
+
+@pytest.mark.skipif(not device_mapper_available(),
+                    reason='LVM needs device-mapper, which this kernel does not have (/dev/mapper/control missing); '
+                           'the pv/lv chain is checked against a scripted host in the collection unit test '
+                           'tests/unit/plugins/module_utils/test_expand.py')
+def test_lvm_chain_live(make_disk, tmp_path):
+    """On a machine with device-mapper: partition -> PV -> VG -> LV (xfs) on a loop device, the disk grown, filled."""
+    disk = make_disk(600, [400])
+    vg = 'bjeicexp%d' % os.getpid()
+    sh('pvcreate', '-ff', '-y', disk.part(1))
+    sh('vgcreate', vg, disk.part(1))
+    try:
+        sh('lvcreate', '-y', '-L', '320M', '-n', 'data', vg)
+        lv = '/dev/%s/data' % vg
+        sh('mkfs.xfs', '-q', '-f', lv)
+        mountpoint = str(tmp_path / 'lvdata')
+        os.makedirs(mountpoint)
+        sh('mount', lv, mountpoint)
+        disk.mounts.append(mountpoint)
+        disk.grow(1200)
+        grown = expand({'targets': [{'mount': mountpoint, 'size': 'fill'}]})
+        assert grown.status == 'ok', grown.result.get('msg')
+        steps = [s['step'] for s in grown.result['steps']]
+        assert steps == ['rescan', 'grow_partition', 'pvresize', 'lvextend', 'grow_fs']
+        assert df_size(mountpoint) > 1000 * MIB
+        assert expand({'targets': [{'mount': mountpoint, 'size': 'fill'}]}).result['changed'] is False
+    finally:
+        for mountpoint in list(disk.mounts):
+            sh('umount', mountpoint, check=False)
+        disk.mounts.clear()
+        sh('vgremove', '-f', vg, check=False)
+        sh('pvremove', '-ff', '-y', disk.part(1), check=False)
