@@ -145,7 +145,7 @@ CASES = [
     # reports
     (('report', 'daily'), USAGE, 'the following arguments are required: --out'),
     (('report', 'daily', '--run', '999', '--out', 'd.html'), ERROR, 'no run 999 in the store'),
-    (('report', 'daily', '--out', 'd.pdf', '--format', 'pdf'), USAGE, "invalid choice: 'pdf'"),
+    (('report', 'daily', '--out', 'd.docx', '--format', 'docx'), USAGE, "invalid choice: 'docx'"),
     (('report', 'daily', '--out', 'missing-dir/d.html'), ERROR, 'cannot write missing-dir/d.html'),
     (('report', 'monthly', '--month', '2026-13', '--out', 'm.html'), ERROR, "--month must be YYYY-MM, got '2026-13'"),
     (('report', 'monthly', '--month', 'november', '--out', 'm.html'), ERROR, '--month must be YYYY-MM'),
