@@ -116,3 +116,11 @@ def postgres_url():
     finally:
         as_postgres(os.path.join(bindir, 'pg_ctl'), '-D', str(data), '-m', 'immediate', 'stop')
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def local_inventory(tmp_path_factory):
+    """This machine as the database host `dbhost` (the tests' own MariaDB runs here), over the local connection."""
+    path = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
+    path.write_text('dbhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    return path

@@ -2,6 +2,7 @@
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,3 +60,8 @@ def lab_hosts(labctl, tmp_path_factory, groups, setup=None):
         yield inventory
     finally:
         labctl.down(names)
+
+
+def device_mapper_available():
+    """LVM can be run here: the kernel has device-mapper and the LVM tools are installed."""
+    return os.path.exists('/dev/mapper/control') and shutil.which('lvcreate') is not None

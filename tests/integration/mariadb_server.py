@@ -107,3 +107,19 @@ class MariaDB:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def serve(setup_sql):
+    """For a module fixture (`for server in serve(SQL): yield server`): a started server with `setup_sql` run as root,
+    stopped and removed however the tests end; the tests are skipped when MariaDB is not installed."""
+    import pytest
+    try:
+        server = MariaDB()
+    except ServerMissing as exc:
+        pytest.skip(str(exc))
+    server.start()
+    try:
+        server.sql(setup_sql)
+        yield server
+    finally:
+        server.stop()

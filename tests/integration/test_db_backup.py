@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -16,21 +15,15 @@ import time
 import pytest
 
 from labrun import run_module
-from mariadb_server import MariaDB, ServerMissing
+from mariadb_server import serve
 
 PASSWORD = 'Bk#up;pw "z" 9'
 
 
 @pytest.fixture(scope='module')
 def mariadb():
-    try:
-        server = MariaDB()
-    except ServerMissing as exc:
-        pytest.skip(str(exc))
-    server.start()
-    try:
-        quoted = PASSWORD.replace('"', '\\"')
-        server.sql("""
+    quoted = PASSWORD.replace('"', '\\"')
+    for server in serve("""
             CREATE DATABASE shop; CREATE DATABASE hr;
             CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2));
             INSERT INTO shop.orders SELECT seq, CONCAT('客户', seq), seq * 1.5 FROM shop.seq_1_to_20000;
@@ -40,17 +33,8 @@ def mariadb():
             CREATE TRIGGER shop.no_negative BEFORE INSERT ON shop.orders FOR EACH ROW SET NEW.total = ABS(NEW.total);
             CREATE USER bjeic_backup@'127.0.0.1' IDENTIFIED BY "%s";
             GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, PROCESS, BINLOG MONITOR ON *.* TO bjeic_backup@'127.0.0.1';
-        """ % quoted)
+        """ % quoted):
         yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope='module')
-def local_inventory(tmp_path_factory):
-    path = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
-    path.write_text('dbhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
-    return path
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 
 from bjeic_ops.contract import validate
 from bjeic_ops.run import run_module
+from labrun import device_mapper_available
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOCAL = os.path.join(ROOT, 'inventories', 'local', 'hosts.yml')
@@ -301,10 +302,6 @@ def test_the_playbook_grows_a_host_and_the_record_says_it_is_one_way(cli, make_d
 
 def human_mib(size):
     return '%.1f MiB' % (size / float(MIB))
-
-
-def device_mapper_available():
-    return os.path.exists('/dev/mapper/control') and shutil.which('lvcreate') is not None
 
 
 @pytest.mark.skipif(not device_mapper_available(),

@@ -11,20 +11,14 @@ import time
 import pytest
 
 from labrun import ROOT, run_module, run_playbook
-from mariadb_server import MariaDB, ServerMissing
+from mariadb_server import ServerMissing, serve
 
 PASSWORD = 'Mon#it0r;pw "x"'
 
 
 @pytest.fixture(scope='module')
 def mariadb():
-    try:
-        server = MariaDB()
-    except ServerMissing as exc:
-        pytest.skip(str(exc))
-    server.start()
-    try:
-        server.sql("""
+    for server in serve("""
             CREATE DATABASE shop; CREATE DATABASE hr;
             CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2));
             INSERT INTO shop.orders SELECT seq, CONCAT('客户', seq), seq * 1.5 FROM shop.seq_1_to_500;
@@ -36,20 +30,11 @@ def mariadb():
             GRANT SELECT, PROCESS, BINLOG MONITOR ON *.* TO bjeic_monitor@localhost;
             -- an event that fails: the server writes an [ERROR] line to its error log
             CREATE EVENT shop.broken ON SCHEDULE AT CURRENT_TIMESTAMP DO INSERT INTO shop.no_such_table VALUES (1);
-        """ % (PASSWORD.replace('"', '\\"'), PASSWORD.replace('"', '\\"')))
+        """ % (PASSWORD.replace('"', '\\"'), PASSWORD.replace('"', '\\"'))):
         deadline = time.time() + 20
         while '[ERROR] Event Scheduler' not in server.log_text() and time.time() < deadline:
             time.sleep(0.2)
         yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope='module')
-def local_inventory(tmp_path_factory):
-    path = tmp_path_factory.mktemp('inventory') / 'hosts.ini'
-    path.write_text('dbhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
-    return path
 
 
 def ledger_args(server, **extra):

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from labrun import run_module
+from labrun import device_mapper_available, run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.lab
@@ -285,10 +285,6 @@ def test_btrfs_snapshot_is_taken_before_apply_and_reverted_on_rollback(patch_lab
     subprocess.run(['umount', str(mount)], check=True)
     subprocess.run(['mount', '-o', 'loop', str(image), str(mount)], check=True)
     assert (mount / 'marker').read_text() == 'before the patch\n'
-
-
-def device_mapper_available():
-    return os.path.exists('/dev/mapper/control') and shutil.which('lvcreate') is not None
 
 
 @pytest.mark.skipif(not device_mapper_available(),

@@ -127,7 +127,7 @@ def _smtp(channel, note):
         else:
             client = smtplib.SMTP(channel['host'], channel.get('port', 25), timeout=TIMEOUT)
         with client:
-            if channel.get('starttls', not channel.get('tls')) and not channel.get('tls'):
+            if not channel.get('tls') and channel.get('starttls', True):
                 client.starttls(context=context)
             if channel.get('username'):
                 client.login(channel['username'], secret(channel, 'password') or '')

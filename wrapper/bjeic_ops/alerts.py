@@ -127,16 +127,14 @@ def evaluate(store, settings, at=None, jobs_overdue=None):
         for job in jobs_overdue:
             key = 'job:%s:%s:%s' % (job['job'], job['event'], job['at'])
             if key not in states:
-                due.append(_alert('jobs', key, 'critical', 'scheduled job %s %s' % (job['job'], job['event']),
-                                  job['detail']))
+                alert = _alert('jobs', key, 'critical', 'scheduled job %s %s' % (job['job'], job['event']), job['detail'])
+                store.put_alert_state(key, rule='jobs', state='open', severity='critical', host=None,
+                                      title=alert['title'], first_at=at, last_at=at)
+                due.append(alert)
     if rules.get('sla'):
         due += _sla(store, rules['sla'], states, at)
     if finished:
         store.set_info(WATERMARK, finished[-1]['id'])
-    for alert in due:
-        if alert['rule'] in ('jobs',):
-            store.put_alert_state(alert['key'], rule=alert['rule'], state='open', severity=alert['severity'],
-                                  host=alert['host'], title=alert['title'], first_at=at, last_at=at)
     return due
 
 

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from croniter import croniter
 
@@ -99,7 +99,7 @@ def due_times(job, since, until):
     times = []
     iterator = croniter(job['when'], as_utc(since).astimezone())
     while len(times) < 10000:
-        moment = iterator.get_next(ret_type=__import__('datetime').datetime)
+        moment = iterator.get_next(ret_type=datetime)
         if moment > as_utc(until):
             break
         times.append(moment)
@@ -107,7 +107,7 @@ def due_times(job, since, until):
 
 
 def next_time(job, at=None):
-    return croniter(job['when'], as_utc(at or now()).astimezone()).get_next(ret_type=__import__('datetime').datetime)
+    return croniter(job['when'], as_utc(at or now()).astimezone()).get_next(ret_type=datetime)
 
 
 # ---------------------------------------------------------------- late and missed rounds

@@ -22,6 +22,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils import backup_take as ta
 from ansible_collections.bjeic.ops.plugins.module_utils import mysql_scratch as scratch
 
 DUMP_SUFFIX = {'zstd': '.sql.zst', 'gzip': '.sql.gz'}
+COMPRESSOR = {'zstd': ['zstd', '-q', '-T0', '-3', '-c'], 'gzip': ['gzip', '-6', '-c']}
 DUMP_TOOLS = ('mariadb-dump', 'mysqldump')
 PHYSICAL_TOOLS = ('mariadb-backup', 'mariabackup', 'xtrabackup')
 
@@ -55,21 +56,14 @@ class MysqlBackup(object):
         self.findings.add('backup.failed', 'critical', 'database backup %s was not taken: %s' % (self.params['name'], why),
                           subject=self.params['name'])
 
+    def suffix(self):
+        return DUMP_SUFFIX[self.params['compression']] if self.record['logical'] else ''    # a physical set: a directory
+
     def final_name(self, stamp):
-        suffix = DUMP_SUFFIX[self.params['compression']] if self.record['logical'] else ''
-        return '%s-%s%s' % (self.params['name'], stamp, suffix)
+        return '%s-%s%s' % (self.params['name'], stamp, self.suffix())
 
     def existing(self):
-        suffix = DUMP_SUFFIX[self.params['compression']] if self.record['logical'] else ''
-        found = []
-        prefix = self.params['name'] + '-'
-        for entry in os.listdir(self.params['destination']) if os.path.isdir(self.params['destination']) else []:
-            stamp = entry[len(prefix):len(entry) - len(suffix) if suffix else None]
-            if entry.startswith(prefix) and entry.endswith(suffix) and len(stamp) == 16 and stamp[8] == 'T':
-                path = os.path.join(self.params['destination'], entry)
-                if self.record['logical'] != os.path.isdir(path):
-                    found.append((path, stamp))
-        return sorted(found, key=lambda item: item[1], reverse=True)
+        return take.existing(self.spec, self.suffix(), directories=not self.record['logical'])
 
     def tool(self):
         names = DUMP_TOOLS if self.record['logical'] else PHYSICAL_TOOLS
@@ -98,7 +92,7 @@ class MysqlBackup(object):
         for entry in os.listdir(params['destination']):
             if entry.startswith('.%s-' % params['name']) and not self.module.check_mode:
                 stale = os.path.join(params['destination'], entry)
-                shutil.rmtree(stale) if os.path.isdir(stale) else os.unlink(stale)
+                take.remove(stale)
                 self.record.setdefault('removed_partials', []).append(stale)
         previous = self.existing()
         needed = int(take.archive.path_size(previous[0][0]) * take.GROWTH) if previous else 0
@@ -128,7 +122,7 @@ class MysqlBackup(object):
             else:
                 self.physical(tool, options, partial)
         except take.TakeError:
-            _remove(partial)
+            take.remove(partial)
             raise
         finally:
             shutil.rmtree(private, ignore_errors=True)
@@ -136,7 +130,7 @@ class MysqlBackup(object):
         if params['restore_test']:
             outcome = self.restore_factory(partial)
             if not outcome.get('ok'):
-                _remove(partial)
+                take.remove(partial)
                 raise take.TakeError('the new backup did not pass its restore test (%s); it was not kept and no older '
                                      'backup was pruned' % (outcome.get('problem') or outcome.get('skipped') or 'see findings'))
             if self.record['logical'] and outcome.get('table_rows'):
@@ -149,8 +143,7 @@ class MysqlBackup(object):
                            size=take.archive.path_size(final), verified=bool(outcome and outcome.get('ok')),
                            tables=(outcome or {}).get('tables'),
                            sha256=take.archive.file_sha256(final) if self.record['logical'] else None)
-        self.changes.append({'object': final, 'action': 'backup', 'before': None, 'after': '%s bytes' % self.record['size'],
-                             'rollback': {'irreversible': 'a backup taken is kept until retention removes it'}})
+        self.changes.append(take.taken_change(final, '%s bytes' % self.record['size']))
         if params['restore_test'] or take.no_policy(params['retention']):
             self.prune()
         else:
@@ -162,15 +155,9 @@ class MysqlBackup(object):
         old_umask = os.umask(0o077)
         try:
             with open(partial, 'wb') as out:
-                compressor = None
-                if self.params['compression'] == 'zstd':
-                    dumper = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                    compressor = subprocess.Popen(['zstd', '-q', '-T0', '-3', '-c'], stdin=dumper.stdout, stdout=out,
-                                                  stderr=subprocess.PIPE)
-                else:
-                    dumper = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                    compressor = subprocess.Popen(['gzip', '-6', '-c'], stdin=dumper.stdout, stdout=out,
-                                                  stderr=subprocess.PIPE)
+                dumper = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                compressor = subprocess.Popen(COMPRESSOR[self.params['compression']], stdin=dumper.stdout, stdout=out,
+                                              stderr=subprocess.PIPE)
                 dumper.stdout.close()     # the compressor holds the pipe; the dumper sees a broken pipe if it dies
                 dump_err = dumper.stderr.read().decode('utf-8', 'replace')
                 dumper.wait()
@@ -197,19 +184,4 @@ class MysqlBackup(object):
                                  % os.path.basename(tool))
 
     def prune(self):
-        if take.no_policy(self.params['retention']):
-            return
-        _keep, prune = take.to_keep(self.existing(), self.params['retention'])
-        for path, _stamp in prune:
-            _remove(path)
-            _remove(path + '.rows')
-            self.record['pruned'].append(path)
-            self.changes.append({'object': path, 'action': 'prune', 'before': 'backup', 'after': None,
-                                 'rollback': {'irreversible': 'a pruned backup is deleted'}})
-
-
-def _remove(path):
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        os.unlink(path)
+        take.prune(self.existing(), self.params['retention'], ('.rows',), self.record, self.changes)

@@ -13,9 +13,12 @@ same set in backup_check's terms (path glob, manifest, source), so one list desc
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import calendar
 import fcntl
+import fnmatch
 import os
 import re
+import shutil
 import time
 
 from ansible_collections.bjeic.ops.plugins.module_utils import backup_archive as archive
@@ -67,19 +70,21 @@ def source_bytes(paths, exclude, one_file_system):
 
 
 def _excluded(path, patterns):
-    import fnmatch
     return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(os.path.basename(path), p) for p in patterns)
 
 
-def existing(spec):
-    """The set's backups in `destination`, newest first: [(path, stamp)]."""
-    pattern = re.compile(r'^%s-(\d{8}T\d{6}Z)%s$' % (re.escape(spec['name']), re.escape(SUFFIX[spec['compression']])))
+def existing(spec, suffix=None, directories=False):
+    """The set's backups in `destination`, newest first: [(path, stamp)] - files named NAME-STAMP<suffix> (the set's
+    archive suffix by default), or with `directories` backup directories (a physical database set)."""
+    suffix = SUFFIX[spec['compression']] if suffix is None else suffix
+    pattern = re.compile(r'^%s-(\d{8}T\d{6}Z)%s$' % (re.escape(spec['name']), re.escape(suffix)))
     found = []
     directory = spec['destination']
     for entry in os.listdir(directory) if os.path.isdir(directory) else []:
         match = pattern.match(entry)
-        if match:
-            found.append((os.path.join(directory, entry), match.group(1)))
+        path = os.path.join(directory, entry)
+        if match and os.path.isdir(path) == directories:
+            found.append((path, match.group(1)))
     return sorted(found, key=lambda item: item[1], reverse=True)
 
 
@@ -127,12 +132,38 @@ def to_keep(backups, policy, now=None):
 
 
 def _epoch(stamp):
-    import calendar
     return calendar.timegm(time.strptime(stamp, STAMP))
 
 
 def no_policy(policy):
     return not any(policy.get(k) for k in ('keep', 'daily', 'weekly', 'monthly', 'max_age_days'))
+
+
+def prune(backups, policy, companions, record, changes):
+    """Delete what `policy` does not keep of `backups` (and each one's companion files, by suffix: its manifest),
+    noting each in the backup record and the change records. Called only once the new backup verified."""
+    if no_policy(policy):
+        return
+    for path, _stamp in to_keep(backups, policy)[1]:
+        for victim in [path] + [path + suffix for suffix in companions]:
+            remove(victim)
+        record['pruned'].append(path)
+        changes.append({'object': path, 'action': 'prune', 'before': 'backup', 'after': None,
+                        'rollback': {'irreversible': 'a pruned backup is deleted'}})
+
+
+def taken_change(path, after):
+    """The change record of a backup written: it cannot be rolled back (it is kept until retention removes it)."""
+    return {'object': path, 'action': 'backup', 'before': None, 'after': after,
+            'rollback': {'irreversible': 'a backup taken is kept until retention removes it'}}
+
+
+def remove(path):
+    """Delete a backup file or directory (a physical set), if it is there."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)
 
 
 # ---------------------------------------------------------------- the set's lock and leftovers
@@ -256,7 +287,7 @@ class SetTake(object):
             os.umask(old_umask)
         self.record['archive_seconds'] = round(time.time() - started, 3)
         if rc not in (0, 1):          # 1: a file changed while it was read; the archive is whole
-            self._discard(partial)
+            remove(partial)
             raise TakeError('tar failed (rc %d): %s; nothing was kept' % (rc, (err or out).strip().splitlines()[-1:]))
         if rc == 1:
             self.findings.add('backup.changed_while_read', 'warning', 'backup set %s: files changed while they were '
@@ -264,7 +295,7 @@ class SetTake(object):
         try:
             members, digest = read_back(partial, archive.format_of(final))
         except (archive.ArchiveError, archive.ToolMissing) as exc:
-            self._discard(partial)
+            remove(partial)
             raise TakeError('the archive just written cannot be read back (%s); nothing was kept' % exc)
         write_manifest(self.module, final + '.sha256', members, final, digest)
         with open(partial, 'rb') as handle:
@@ -275,9 +306,7 @@ class SetTake(object):
         size = os.path.getsize(final)
         self.record.update(state='taken', finished=iso(finished), seconds=round(finished - started, 3),
                            size=size, files=len(members), sha256=digest)
-        self.changes.append({'object': final, 'action': 'backup', 'before': None,
-                             'after': '%d files, %d bytes' % (len(members), size),
-                             'rollback': {'irreversible': 'a backup taken is kept until retention removes it'}})
+        self.changes.append(taken_change(final, '%d files, %d bytes' % (len(members), size)))
         verified = verify(check_spec(spec))
         self.record['verified'] = verified
         if not verified:
@@ -287,20 +316,7 @@ class SetTake(object):
         self.prune()
 
     def prune(self):
-        if no_policy(self.spec['retention']):
-            return
-        _keep, prune = to_keep(existing(self.spec), self.spec['retention'])
-        for path, _stamp in prune:
-            for victim in (path, path + '.sha256'):
-                if os.path.lexists(victim):
-                    os.unlink(victim)
-            self.record['pruned'].append(path)
-            self.changes.append({'object': path, 'action': 'prune', 'before': 'backup', 'after': None,
-                                 'rollback': {'irreversible': 'a pruned backup is deleted'}})
-
-    def _discard(self, partial):
-        if os.path.lexists(partial):
-            os.unlink(partial)
+        prune(existing(self.spec), self.spec['retention'], ('.sha256',), self.record, self.changes)
 
 
 def _fsync_dir(directory):

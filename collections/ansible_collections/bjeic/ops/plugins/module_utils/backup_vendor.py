@@ -70,9 +70,7 @@ class VendorBackup(object):
         finished = time.time()
         self.record.update(state='taken', started=take.iso(started), finished=take.iso(finished),
                            seconds=round(finished - started, 3), verified=verified, pieces=pieces)
-        self.changes.append({'object': self.params['destination'], 'action': 'backup', 'before': None,
-                             'after': '%d piece(s)' % len(pieces) if pieces else 'backup',
-                             'rollback': {'irreversible': 'a backup taken is kept until retention removes it'}})
+        self.changes.append(take.taken_change(self.params['destination'], '%d piece(s)' % len(pieces) if pieces else 'backup'))
         if not verified:
             self.findings.add('backup.failed', 'critical', 'database backup %s was taken but did not verify: %s' % (
                 self.params['name'], '; '.join((self.verification or {}).get('errors') or ['see the result'])[:300]),

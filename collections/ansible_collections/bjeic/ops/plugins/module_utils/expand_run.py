@@ -32,6 +32,7 @@ class Expansion(object):
         self.params = module.params
         self.host = host or ExpandHost(lambda argv: contract.run_c(module, argv))
         self.fstab = fstab
+        self.growpart = module.get_bin_path('growpart')     # None: a partition that must grow is refused
         self.hostname = os.uname()[1]
         self.findings = Findings(subject=self.hostname)
         self.steps = []
@@ -42,8 +43,7 @@ class Expansion(object):
 
     # ---------------------------------------------------------------- planning
     def plan(self):
-        growpart = self.module.get_bin_path('growpart')
-        plans = [plan_target(self.host, target, self.params['rescan'], growpart) for target in self.params['targets']]
+        plans = [plan_target(self.host, target, self.params['rescan'], self.growpart) for target in self.params['targets']]
         swap = self.params.get('swap')
         swap_steps = plan_swap(self.host, swap, self.params['min_free_mb'] * 1024 ** 2, self.fstab) if swap else []
         return plans, swap_steps
@@ -51,12 +51,11 @@ class Expansion(object):
     # ---------------------------------------------------------------- the run
     def expand(self):
         plans, swap_steps = self.plan()     # every refusal is raised here, before any change
-        growpart = self.module.get_bin_path('growpart')
         disks = []
         for index, target in enumerate(self.params['targets']):
             # Planned again right before its turn: an earlier target may have grown the same disk or volume group.
             plan = plans[index] if self.module.check_mode or index == 0 else plan_target(
-                self.host, target, self.params['rescan'], growpart)
+                self.host, target, self.params['rescan'], self.growpart)
             entry = {'mount': plan.mount, 'size': plan.size, 'fstype': plan.fstype, 'source': plan.source,
                      'fs_before': plan.fs_before, 'fs_after': plan.fs_after if self.module.check_mode else plan.fs_before,
                      'steps': plan.steps}
