@@ -18,7 +18,7 @@ from .store import Store, StoreError
 EPILOG = '''exit codes of `run`: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable (as
 ansible-playbook), 5 bad or incomplete options, 10 findings at or above --fail-on, 99 interrupted.'''
 # Commands that only read the store: on a full disk or read-only media they open it read-only.
-READING = {'runs', 'findings', 'ledger', 'changes', 'drills', 'backups', 'report', ('incident', 'list'), ('duty', 'list'),
+READING = {'runs', 'findings', 'ledger', 'changes', 'drills', 'backups', 'report', 'deliver', ('incident', 'list'), ('duty', 'list'),
            ('duty', 'report'), ('cloud', 'list'), ('cloud', 'history'), ('cloud', 'reconcile'), ('cloud', 'optimize')}
 MAX_ID = 2 ** 31 - 1
 
@@ -188,8 +188,29 @@ def build_parser():
     rep_monthly.add_argument('-i', '--inventory', help='inventory whose groups the hardening compliance is counted by')
     rep_fault = rep_sub.add_parser('fault', help='fault report (故障报告单) of an incident')
     rep_fault.add_argument('incident_id', type=whole_number(1))
-    for parser_ in (rep_daily, rep_monthly, rep_fault):
+    rep_acc = rep_sub.add_parser('acceptance', help='acceptance report (项目验收报告): every obligation, met or not, '
+                                                    'with its evidence')
+    _period_options(rep_acc)
+    rep_hb = rep_sub.add_parser('duty-handbook', help='special-period duty inspection handbook (特殊时期值班巡检手册), '
+                                                      'before a watch')
+    rep_hb.add_argument('-i', '--inventory', required=True, help='the inventory the watch covers')
+    rep_hb.add_argument('--settings', metavar='FILE', help='duty settings: watch, start, end, contacts '
+                                                           '(duty.example.yml)')
+    rep_ops = rep_sub.add_parser('operations', help='operation report (远程操作记录): every task sent to every host')
+    which = rep_ops.add_mutually_exclusive_group(required=True)
+    which.add_argument('--run', type=whole_number(1), action='append', help='a run (repeat for several)')
+    which.add_argument('--incident', type=whole_number(1), help='every run on the incident host while it was open')
+    for parser_ in (rep_daily, rep_monthly, rep_fault, rep_acc, rep_hb, rep_ops):
         _document_options(parser_)
+
+    dlv = sub.add_parser('deliver', help='the deliverable set of a period (成果交付): documents, index, sha256 '
+                                         'manifest, ISO image for DVD')
+    _period_options(dlv)
+    dlv.add_argument('--out', metavar='DIR', required=True, help='a new directory for the set')
+    dlv.add_argument('--iso', metavar='FILE', help='also write an ISO 9660 image (Joliet and Rock Ridge names)')
+    dlv.add_argument('--format', choices=('pdf', 'html'), default='pdf', help='documents as PDF (default) or HTML')
+    dlv.add_argument('--duty-settings', metavar='FILE', help='include the duty handbook made from these settings')
+    dlv.add_argument('--lang', choices=('zh', 'en'), default='zh', help='document language (default Chinese)')
 
     inc = sub.add_parser('incident', help='incidents (故障事件) and their service-level clocks')
     inc_sub = inc.add_subparsers(dest='action', required=True)
@@ -286,6 +307,14 @@ def _output_options(parser):
     parser.add_argument('--format', choices=export.FORMATS, default='table')
     parser.add_argument('--out', metavar='FILE', help='file for csv, json or xlsx')
     parser.add_argument('--lang', choices=('zh', 'en'), default='zh', help='document language (default Chinese)')
+
+
+def _period_options(parser):
+    parser.add_argument('--from', dest='period_from', required=True, metavar='DATE', help='first day, YYYY-MM-DD (local)')
+    parser.add_argument('--to', dest='period_to', required=True, metavar='DATE', help='last day, YYYY-MM-DD (local)')
+    parser.add_argument('--stage', action='store_true', help='stage acceptance (阶段性验收): a count still short is '
+                                                              '"not yet", not "not met"')
+    parser.add_argument('-i', '--inventory', help='inventory whose hosts the inspection coverage is counted against')
 
 
 def _document_options(parser):
@@ -455,15 +484,50 @@ def cmd_report(args, store):
         report = reports.daily(store, args.run)
     elif args.report == 'monthly':
         report = reports.monthly(store, args.month, args.inventory)
-    else:
+    elif args.report == 'fault':
         report = reports.fault(store, args.incident_id)
-    return _write_document(args, report)
+    elif args.report == 'acceptance':
+        from . import acceptance
+        since, until = acceptance.period(args.period_from, args.period_to)
+        report = acceptance.acceptance(store, since, until, args.stage, args.inventory)
+    elif args.report == 'duty-handbook':
+        from . import handbook
+        report = handbook.handbook(store, args.inventory, handbook.load_settings(args.settings))
+    else:
+        from . import operations
+        report = (operations.for_incident(store, args.incident) if args.incident
+                  else operations.for_runs(store, args.run))
+    return _write_document(args, report, store)
 
 
-def _write_document(args, report):
-    from . import render
+DOCUMENT_SUBJECT = {'daily': lambda args: 'run %s' % (args.run or 'latest'), 'monthly': lambda args: args.month,
+                    'fault': lambda args: str(args.incident_id)}
+
+
+def _write_document(args, report, store):
+    from . import deliver, render
     render.write(args.out, report, args.format, args.lang)
-    print('wrote %s' % args.out)
+    subject = DOCUMENT_SUBJECT.get(report.kind, lambda _args: report.subtitle)(args)
+    warning = deliver.record(store, [(os.path.abspath(args.out), report.kind, subject)], args_operator(args))
+    print('wrote %s%s' % (args.out, '; %s' % warning if warning else ''))
+    return 0
+
+
+def args_operator(args):
+    return getattr(args, 'operator', None) or default_operator()
+
+
+def cmd_deliver(args, store):
+    from . import acceptance, deliver, handbook
+    since, until = acceptance.period(args.period_from, args.period_to)
+    settings = handbook.load_settings(args.duty_settings) if args.duty_settings else None
+    if settings is not None and not args.inventory:
+        raise BjeicOpsError('--duty-settings needs -i INVENTORY: the handbook lists the hosts the watch covers')
+    written, warning = deliver.deliver(store, since, until, args.out, args.lang, args.format, args.iso, args.inventory,
+                                       args.stage, settings, args_operator(args))
+    print('wrote %d documents to %s (%s verifies them)%s%s' % (
+        len(written), args.out, deliver.MANIFEST, '; ISO image %s' % args.iso if args.iso else '',
+        '; %s' % warning if warning else ''))
     return 0
 
 
@@ -523,7 +587,7 @@ def cmd_duty(args, store):
         print('watch %d "%s" stopped; `bjeic-ops duty report %d --out FILE` writes its record'
               % (watch['id'], watch['name'], watch['id']))
     elif args.action == 'report':
-        return _write_document(args, reports.duty(store, args.watch_id))
+        return _write_document(args, reports.duty(store, args.watch_id), store)
     else:
         show([{'id': w['id'], 'watch': w['name'], 'started': w['started_at'], 'started_by': w['started_by'],
                'finished': w['stopped_at'], 'stopped_by': w['stopped_by']} for w in store.watches()], 'table', None, 'en')
@@ -653,7 +717,7 @@ def show(rows, fmt, out, lang, sheet='sheet', styles=None, style_key=None):
 
 COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger': cmd_ledger,
             'changes': cmd_changes, 'drills': cmd_drills, 'backups': cmd_backups, 'rollback': cmd_rollback,
-            'report': cmd_report,
+            'report': cmd_report, 'deliver': cmd_deliver,
             'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud, 'spool': cmd_spool,
             'schedule': lambda args, store: cli_loop.cmd_schedule(args, store, show),
             'alerts': lambda args, store: cli_loop.cmd_alerts(args, store, show)}

@@ -4,6 +4,7 @@ Only the result contract is read from a result (`ledger`, `findings`, `changes`,
 `drill`) plus Ansible's own `changed`, `diff` and `msg`; printed text is never parsed.
 """
 import difflib
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,6 +18,8 @@ EVENT_STATUS = {'runner_on_ok': 'ok', 'runner_on_failed': 'failed',
                 'runner_on_unreachable': 'unreachable', 'runner_on_skipped': 'skipped'}
 OBJECT_KEYS = ('dest', 'path', 'name', 'key', 'pkg', 'src', 'unit')
 MAX_TEXT = 64 * 1024
+MAX_ARGS = 16 * 1024      # a task's arguments beyond this are kept as cut text
+NO_LOG = 'no_log'         # host_results.args of a task Ansible censored
 
 
 @dataclass
@@ -116,9 +119,27 @@ class Ingestor:
         self._add('host_results', {
             'run_id': self.run_id, 'host': host, 'task': data.get('task', '')[:500], 'module': module[:200],
             'status': status, 'changed': changed, 'msg': self.redactor.text(str(res.get('msg', '')))[:MAX_TEXT],
-            'duration': int(float(data.get('duration') or 0) * 1000), 'at': at})
+            'duration': int(float(data.get('duration') or 0) * 1000), 'at': at, 'args': self._arguments(res)})
         for item in _results_of(res):
             self._contract(host, data, module, item, at)
+
+    def _arguments(self, res):
+        """What the task sent to the host, for the operation report: the module's arguments as Ansible echoed them
+        (no_log parameters already replaced by Ansible), secrets masked again by name and value. A no_log task's
+        arguments are not known here: NO_LOG says so. A loop keeps each item's arguments."""
+        if 'censored' in res:
+            return NO_LOG
+        if isinstance(res.get('results'), list):
+            args = [((item.get('invocation') or {}).get('module_args') if isinstance(item, dict) else None)
+                    for item in res['results']]
+            args = {'loop': args} if any(a is not None for a in args) else None
+        else:
+            args = (res.get('invocation') or {}).get('module_args')
+        if args is None:
+            return None
+        args = self.redactor.data(args)
+        text = json.dumps(args, ensure_ascii=False, sort_keys=True, default=str)
+        return args if len(text) <= MAX_ARGS else text[:MAX_ARGS] + ' …'
 
     def _contract(self, host, data, module, res, at):
         problems = contract.validate(res)

@@ -32,43 +32,73 @@ class PdfError(BjeicOpsError):
     pass
 
 
-def print_html(document, title, lang='zh'):
-    """The PDF bytes of an HTML document (a str)."""
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        raise PdfError('--format pdf needs Chromium and ChromeDriver on this controller (Debian: apt-get install '
-                       'chromium chromium-driver); the HTML format needs neither')
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        raise PdfError('--format pdf needs the selenium package (pip install selenium)')
-    work = tempfile.mkdtemp(prefix='bjeic-pdf-')
-    try:
-        page = os.path.join(work, 'document.html')
-        with open(page, 'w', encoding='utf-8') as handle:
-            handle.write(document)
+class Printer:
+    """One headless Chromium for a series of documents (a delivery set prints dozens; starting Chromium is most of
+    the cost of one). Use as a context manager; `print(document, title, lang)` returns the PDF bytes."""
+
+    def __init__(self):
+        self.driver = None
+        self.work = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+    def _start(self):
+        if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+            raise PdfError('--format pdf needs Chromium and ChromeDriver on this controller (Debian: apt-get install '
+                           'chromium chromium-driver); the HTML format needs neither')
+        try:
+            from selenium import webdriver
+            from selenium.webdriver.chrome.service import Service
+        except ImportError:
+            raise PdfError('--format pdf needs the selenium package (pip install selenium)')
+        self.work = tempfile.mkdtemp(prefix='bjeic-pdf-')
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        for flag in FLAGS + ('--user-data-dir=' + os.path.join(work, 'profile'),):
+        for flag in FLAGS + ('--user-data-dir=' + os.path.join(self.work, 'profile'),):
             options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         try:
-            driver.get('file://' + page)
-            answer = driver.execute_cdp_cmd('Page.printToPDF', {
+            self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        except Exception as exc:   # WebDriver errors: Chromium could not start
+            raise PdfError('Chromium could not start: %s' % str(exc).splitlines()[0][:300])
+
+    def print(self, document, title, lang='zh'):
+        if self.driver is None:
+            self._start()
+        page = os.path.join(self.work, 'document.html')
+        with open(page, 'w', encoding='utf-8') as handle:
+            handle.write(document)
+        try:
+            self.driver.get('file://' + page)
+            answer = self.driver.execute_cdp_cmd('Page.printToPDF', {
                 'paperWidth': 8.27, 'paperHeight': 11.69, 'printBackground': True, 'preferCSSPageSize': True,
                 'displayHeaderFooter': True, 'headerTemplate': HEADER % html.escape(title),
                 'footerTemplate': FOOTER % PAGE_NUMBER[lang]})
-        finally:
-            driver.quit()
+        except Exception as exc:   # WebDriver errors: Chromium could not print
+            raise PdfError('Chromium could not print the document: %s' % str(exc).splitlines()[0][:300])
         return base64.b64decode(answer['data'])
-    except PdfError:
-        raise
-    except Exception as exc:   # WebDriver errors: Chromium could not start or print
-        raise PdfError('Chromium could not print the document: %s' % str(exc).splitlines()[0][:300])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+    def close(self):
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except Exception:   # a Chromium already gone is what we wanted  # noqa: BLE001
+                pass
+            self.driver = None
+        if self.work:
+            shutil.rmtree(self.work, ignore_errors=True)
+            self.work = None
 
 
-def write(path, document, title, lang='zh'):
-    data = print_html(document, title, lang)
+def print_html(document, title, lang='zh'):
+    """The PDF bytes of an HTML document (a str)."""
+    with Printer() as printer:
+        return printer.print(document, title, lang)
+
+
+def write(path, document, title, lang='zh', printer=None):
+    data = printer.print(document, title, lang) if printer else print_html(document, title, lang)
     export.atomic_write(path, lambda handle: handle.write(data), binary=True)

@@ -5,17 +5,20 @@ import os
 import jinja2
 
 from . import charts, export
-from .i18n import label
+from .i18n import Phrase, label
 
 # Columns whose values are words of ours (severity, states) and so are translated too.
 TRANSLATED = {'severity', 'status', 'state', 'change', 'clock', 'action', 'line', 'incident_status', 'sla',
-              'meets_target', 'run_state', 'outcome', 'role'}
+              'meets_target', 'run_state', 'outcome', 'role', 'verdict', 'obligation', 'counted', 'report_kind',
+              'task_status', 'what_to_do', 'meaning', 'document', 'covered', 'changed', 'check_mode', 'item'}
 TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
 
 
 def cell(column, value, lang):
     if value is None:
         return ''
+    if isinstance(value, Phrase):
+        return value.text(lang)
     if hasattr(value, 'strftime'):
         return value.strftime('%Y-%m-%d %H:%M')
     if column in TRANSLATED and isinstance(value, str):
@@ -82,10 +85,13 @@ def write_xlsx(path, report, lang='zh'):
     export.atomic_write(path, workbook.save, binary=True)
 
 
-def write_pdf(path, report, lang='zh'):
+def write_pdf(path, report, lang='zh', printer=None):
     from . import pdf
-    pdf.write(path, html(report, lang), '%s %s' % (label(report.title, lang), report.subtitle), lang)
+    pdf.write(path, html(report, lang), '%s %s' % (label(report.title, lang), report.subtitle), lang, printer)
 
 
-def write(path, report, fmt, lang='zh'):
-    {'xlsx': write_xlsx, 'pdf': write_pdf}.get(fmt, write_html)(path, report, lang)
+def write(path, report, fmt, lang='zh', printer=None):
+    if fmt == 'pdf':
+        write_pdf(path, report, lang, printer)
+    else:
+        {'xlsx': write_xlsx}.get(fmt, write_html)(path, report, lang)

@@ -21,7 +21,7 @@ from . import BjeicOpsError, sqlite_file
 from .times import now
 from .vocab import COMPLETE, INCOMPLETE, RUNNING
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
 
 metadata = MetaData()
@@ -70,6 +70,7 @@ host_results = Table(
     Column('msg', Text),
     Column('duration', Integer),                     # milliseconds
     Column('at', DateTime(timezone=True), nullable=False),
+    Column('args', JSON),                            # the module's arguments, secrets masked (schema 7)
 )
 
 findings = Table(
@@ -257,6 +258,21 @@ backups = Table(
     Column('at', DateTime(timezone=True), nullable=False),
 )
 
+# The documents handed to the customer (schema 7): one row per document written by `report` or `deliver`, with
+# its sha256, so the acceptance report can show that each month's report was produced, and when.
+documents = Table(
+    'documents', metadata,
+    Column('id', Integer, primary_key=True),
+    Column('kind', String(50), nullable=False),          # daily, monthly, fault, duty, acceptance, ...
+    Column('subject', String(500)),                      # the month, the incident, the watch, the period
+    Column('format', String(10), nullable=False),        # html, xlsx, pdf
+    Column('path', Text, nullable=False),
+    Column('sha256', String(64), nullable=False),
+    Column('size', BigInteger, nullable=False),
+    Column('operator', String(200)),
+    Column('at', DateTime(timezone=True), nullable=False),
+)
+
 # Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
 MIGRATIONS = {
@@ -265,6 +281,7 @@ MIGRATIONS = {
     4: lambda conn: metadata.create_all(conn, tables=[cloud_events]),
     5: lambda conn: _migrate_5(conn),
     6: lambda conn: metadata.create_all(conn, tables=[alert_state, notifications, schedule_events, backups]),
+    7: lambda conn: _migrate_7(conn),
 }
 
 
@@ -277,6 +294,13 @@ def _migrate_5(conn):
             conn.exec_driver_sql('ALTER TABLE runs ADD COLUMN %s %s' % (name, sql_type))
     conn.exec_driver_sql('CREATE UNIQUE INDEX IF NOT EXISTS ix_runs_uuid ON runs (uuid)')
     metadata.create_all(conn, tables=[store_info])
+
+
+def _migrate_7(conn):
+    from sqlalchemy import inspect
+    if 'args' not in {column['name'] for column in inspect(conn).get_columns('host_results')}:
+        conn.exec_driver_sql('ALTER TABLE host_results ADD COLUMN args JSON')   # as create_all makes it
+    metadata.create_all(conn, tables=[documents])
 
 
 SCHEMA_LOCK_KEY = 0x626a6569   # 'bjei': the PostgreSQL advisory lock held while the schema is made
@@ -596,6 +620,38 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(
                 select(host_results).where(host_results.c.run_id == run_id).order_by(host_results.c.id)).mappings()]
+
+    def operations(self, run_ids, host=None):
+        """Every task result of these runs (one host's only, if given), with the run's operator and ticket, in the
+        order they happened - the body of the operation report."""
+        query = select(host_results, runs.c.operator, runs.c.ticket, runs.c.playbook, runs.c.check_mode).join(
+            runs, runs.c.id == host_results.c.run_id).where(host_results.c.run_id.in_(list(run_ids))).order_by(
+            host_results.c.at, host_results.c.id)
+        if host:
+            query = query.where(host_results.c.host == host)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def runs_touching(self, host, since, until):
+        """Runs with a task result on `host` in [since, until), oldest first."""
+        inner = select(host_results.c.run_id).where(host_results.c.host == host, host_results.c.at >= since,
+                                                     host_results.c.at < until)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(runs).where(runs.c.id.in_(inner)).order_by(runs.c.id)).mappings()]
+
+    # ------------------------------------------------------------ documents handed over
+    def add_document(self, kind, subject, fmt, path, sha256, size, operator=None, at=None):
+        with self.engine.begin() as conn:
+            return conn.execute(insert(documents).values(kind=kind, subject=subject, format=fmt, path=path,
+                                                         sha256=sha256, size=size, operator=operator,
+                                                         at=at or now())).inserted_primary_key[0]
+
+    def documents(self, kind=None):
+        query = select(documents).order_by(documents.c.id)
+        if kind:
+            query = query.where(documents.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     # ------------------------------------------------------------ findings
     def findings(self, run_id=None, severity=None, host=None):
