@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import update
@@ -168,18 +168,21 @@ def test_the_operation_report_of_an_incident_lists_what_was_sent_with_secrets_ma
 
 
 def test_the_delivery_set_with_manifest_and_iso(filled):
-    if not shutil.which('xorriso'):
-        pytest.skip('needs xorriso (scripts/bootstrap installs it)')
+    if not (shutil.which('xorriso') and shutil.which('pdftotext') and os.path.exists('/usr/bin/chromedriver')):
+        pytest.skip('needs xorriso, chromium-driver and poppler-utils (scripts/bootstrap --test installs them)')
     cli, store, good, _made, base = filled
     out, iso = base / 'delivery', base / 'delivery.iso'
-    done = cli('deliver', '--from', '2026-09-01', '--to', '2026-10-31', '--out', out, '--iso', iso, '--format', 'html',
-               '-i', good)
+    done = cli('deliver', '--from', '2026-09-01', '--to', '2026-10-31', '--out', out, '--iso', iso, '-i', good)
     assert 'SHA256SUMS verifies them' in done.stdout
     subprocess.run(['sha256sum', '--quiet', '-c', 'SHA256SUMS'], cwd=out, check=True)
     names = set(os.path.relpath(os.path.join(d, f), out) for d, _s, files in os.walk(out) for f in files)
-    for expected in ('交付文档目录.html', '02 运维服务月报/运维服务月报 2026-09.html', '02 运维服务月报/运维服务月报 2026-10.html',
-                     '03 故障报告与操作记录/故障报告单 #2 dbhost.html', '03 故障报告与操作记录/远程操作记录 #2 dbhost.html'):
+    for expected in ('交付文档目录.html', '交付文档目录.pdf', '02 运维服务月报/运维服务月报 2026-09.pdf',
+                     '02 运维服务月报/运维服务月报 2026-10.pdf', '03 故障报告与操作记录/故障报告单 #2 dbhost.pdf',
+                     '03 故障报告与操作记录/远程操作记录 #2 dbhost.pdf', '07 台账/台账 %s.xlsx' % date.today().isoformat()):
         assert expected in names, sorted(names)
+    index = ''.join(subprocess.run(['pdftotext', str(out / '交付文档目录.pdf'), '-'], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert '交付文档目录' in index and '故障报告单' in index and '远程操作记录' in index and 'SHA256SUMS' in index
     listing = subprocess.run(['xorriso', '-indev', str(iso), '-find', '/', '-type', 'f'], capture_output=True,
                              text=True, check=True).stdout
     for name in names:

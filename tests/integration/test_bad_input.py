@@ -231,7 +231,11 @@ def test_reading_commands_still_answer_about_good_input(run_cli, world):
     code, out, _err = run_cli('findings', '--format', 'json')
     assert code == 0 and {f['host'] for f in json.loads(out)} == {'web01', 'db01'}
     assert run_cli('ledger', 'os', '--format', 'json')[0] == 0
-    assert run_cli('report', 'daily', '--out', world / 'ok.html')[0] == 0
+    # A document written is a document on the record (schema 7): the store gains exactly that row.
+    assert run_cli('report', 'daily', '--out', world / 'ok.html', unchanged=False)[0] == 0
+    from bjeic_ops.store import Store
+    [document] = Store('sqlite:///%s' % (world / 'store.sqlite')).documents('daily')
+    assert document['path'] == str(world / 'ok.html') and len(document['sha256']) == 64
 
 
 # ---------------------------------------------------------------- a store that cannot be used

@@ -70,3 +70,25 @@ def test_a_listing_as_pdf_and_a_clear_error_without_chromium(store, cli, tmp_pat
     failed = cli('changes', '--format', 'pdf', '--out', tmp_path / 'x.pdf', check=False)
     assert failed.returncode == 1 and 'needs Chromium and ChromeDriver' in failed.stderr and 'Traceback' not in failed.stderr
     assert not (tmp_path / 'x.pdf').exists()
+
+
+def test_the_acceptance_report_and_duty_handbook_as_pdf(store, tmp_path):
+    """The new documents print too, one Chromium for both (pdf.Printer): Chinese titles, the obligations table and
+    the handbook's thresholds and contacts are text in the PDF."""
+    from bjeic_ops import acceptance, handbook, pdf
+    store, _path = store
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('[linux]\nweb01 ansible_connection=local\nweb02 ansible_connection=local\n')
+    settings = handbook.load_settings(os.path.join(os.path.dirname(__file__), '..', '..', 'duty.example.yml'))
+    since, until = acceptance.period('2026-10-01', '2026-10-31')
+    with pdf.Printer() as printer:
+        render.write_pdf(tmp_path / 'acceptance.pdf', acceptance.acceptance(store, since, until, stage=True), 'zh', printer)
+        render.write_pdf(tmp_path / 'handbook.pdf', handbook.handbook(store, str(inventory), settings), 'zh', printer)
+    text = poppler('pdftotext', '-layout', tmp_path / 'acceptance.pdf', '-').replace(' ', '')
+    assert '阶段性验收报告' in text and '合同义务逐项核对' in text and '阶段内尚未达到' in text
+    assert '变更工单' in text and '无工单的变更' not in text      # the 160 changes all carry CHG-2026-300
+    text = poppler('pdftotext', '-layout', tmp_path / 'handbook.pdf', '-').replace(' ', '')
+    assert '特殊时期值班巡检手册' in text and '2027年春节特殊时期安全值守' in text
+    assert '138-0000-0003' in text and '与值守基线比对' in text and 'web02' in text
+    subprocess.run(['pdftoppm', '-png', '-r', '60', '-f', '1', '-l', '1', str(tmp_path / 'handbook.pdf'),
+                    os.path.join(screenshot_dir(), 'duty-handbook-pdf')], check=True)
