@@ -134,3 +134,80 @@ def test_watches_count_once_ended_with_a_complete_round_and_a_stage_report_says_
 def test_a_period_that_ends_before_it_starts_is_refused():
     with pytest.raises(BjeicOpsError, match='is not after --from'):
         acceptance.period('2026-10-02', '2026-10-01T00:00')
+
+
+def ingest_at(store, playbook, at, results, ticket=None):
+    """One run of `playbook` through the real Ingestor, module results shaped as the modules return them (RETURN),
+    dated `at`."""
+    run = store.begin_run(playbook, ticket=ticket, started_at=at)
+    ingest = Ingestor(store, run, ticket=ticket)
+    for host, action, res in results:
+        ingest({'event': 'runner_on_ok', 'created': at.isoformat(),
+                'event_data': {'host': host, 'task': 't', 'task_action': action, 'res': res}})
+    ingest.close()
+    store.finish_run(run, COMPLETE, 'successful', 0, finished_at=at + timedelta(minutes=5))
+    return run
+
+
+def baseline(host, passed, failed):
+    controls = dict([('c%d' % i, 'pass') for i in range(passed)] + [('f%d' % i, 'fail') for i in range(failed)])
+    return (host, 'bjeic.ops.linux_harden', {'changed': False, 'ledger': [
+        {'kind': 'os', 'key': 'baseline:mlps3@%s' % host, 'attrs': {'controls': controls}}]})
+
+
+def backup(host, state, verified):
+    return (host, 'bjeic.ops.backup_create', {'changed': True, 'changes': [{'object': 'backup:etc', 'action': 'backup'}],
+                                              'backups': [{'set': 'etc', 'kind': 'file', 'state': state,
+                                                           'verified': verified, 'path': '/b/etc.tar.zst'}]})
+
+
+def patch(host, action):
+    return (host, 'bjeic.ops.linux_patch', {'changed': True, 'changes': [
+        {'object': 'package:openssl', 'action': action, 'before': '3.0.1', 'after': '3.0.2'}]})
+
+
+def drill(host, outcome):
+    return (host, 'bjeic.ops.drill_record', {'changed': False, 'drill': {
+        'name': 'web failover', 'kind': 'service_failure', 'outcome': outcome, 'started': '2026-10-05T01:00:00Z',
+        'finished': '2026-10-05T01:10:00Z', 'timings': {}, 'objectives': {}, 'steps': []}})
+
+
+def verdicts(store, start, end):
+    since, until = acceptance.period(start, end)
+    rows = acceptance.acceptance(store, since, until).sections[1].rows
+    return dict((r['obligation'], (r['verdict'], r['evidence'])) for r in rows if r['obligation'] in
+                ('ob_hardening', 'ob_patches', 'ob_backups', 'ob_drills'))
+
+
+def test_hardening_patches_backups_and_drills_met_in_one_month_not_in_another(tmp_path):
+    store = Store('sqlite:///%s' % (tmp_path / 's.sqlite'))
+    oct1, sep1 = datetime(2026, 10, 1, tzinfo=timezone.utc), datetime(2026, 9, 1, tzinfo=timezone.utc)
+    # October: compliance rises 60 -> 90 %, a patch applied and one rolled back, a verified backup, one drill.
+    first = ingest_at(store, 'playbooks/harden.yml', oct1, [baseline('web01', 6, 4)])
+    last = ingest_at(store, 'playbooks/harden.yml', oct1 + timedelta(days=20), [baseline('web01', 9, 1)])
+    patched = ingest_at(store, 'playbooks/patch.yml', oct1 + timedelta(days=2), [patch('web01', 'upgrade')])
+    rolled = ingest_at(store, 'playbooks/patch_rollback.yml', oct1 + timedelta(days=3), [patch('web01', 'rollback')])
+    ingest_at(store, 'playbooks/backup.yml', oct1 + timedelta(days=4), [backup('web01', 'taken', True)])
+    drilled = ingest_at(store, 'playbooks/drills/service_failure.yml', oct1 + timedelta(days=5), [drill('web01', 'passed')])
+    # September: compliance falls, only a plan (no patch applied), a backup that failed verification, five drills.
+    ingest_at(store, 'playbooks/harden.yml', sep1, [baseline('web01', 9, 1)])
+    ingest_at(store, 'playbooks/harden.yml', sep1 + timedelta(days=20), [baseline('web01', 5, 5)])
+    ingest_at(store, 'playbooks/patch.yml', sep1 + timedelta(days=2), [('web01', 'bjeic.ops.linux_patch', {
+        'changed': False, 'ledger': [{'kind': 'os', 'key': 'patch:web01', 'attrs': {'state': {'pending': 3}}}]})])
+    failed = ingest_at(store, 'playbooks/backup.yml', sep1 + timedelta(days=4), [backup('web01', 'taken', False)])
+    for n in range(5):
+        ingest_at(store, 'playbooks/drills/service_failure.yml', sep1 + timedelta(days=5 + n), [drill('web01', 'failed')])
+    october = verdicts(store, '2026-10-01T00:00+00:00', '2026-10-31T00:00+00:00')
+    assert october['ob_hardening'] == ('met', 'run#%d, run#%d' % (first, last))
+    [applied] = store.changes(run_id=patched)
+    [undone] = store.changes(run_id=rolled)
+    assert october['ob_patches'] == ('met', 'change#%d, change#%d' % (applied['id'], undone['id']))
+    assert october['ob_backups'][0] == 'met'
+    [drill_row] = store.drills(run_id=drilled)
+    assert october['ob_drills'] == ('met', 'drill#%d (run#%d)' % (drill_row['id'], drilled))
+    september = verdicts(store, '2026-09-01T00:00+00:00', '2026-09-30T00:00+00:00')
+    assert september['ob_hardening'][0] == 'not_met'
+    assert september['ob_patches'] == ('not_met', '')            # planned, nothing applied
+    [bad] = [b for b in store.backups() if b['run_id'] == failed]
+    assert september['ob_backups'][0] == 'not_met' and 'failed: backup#%d' % bad['id'] in september['ob_backups'][1]
+    assert september['ob_drills'][0] == 'not_met'                # five drills: over the plan's four
