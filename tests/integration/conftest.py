@@ -82,6 +82,12 @@ def cli(tmp_path):
     return Cli(tmp_path)
 
 
+@pytest.fixture(scope='module')
+def module_cli(tmp_path_factory):
+    """A `Cli` shared by a module's tests (one store filled once, read by several tests)."""
+    return Cli(tmp_path_factory.mktemp('cli'))
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

@@ -62,10 +62,9 @@ def row(report, obligation, requirement_has=''):
 
 
 @pytest.fixture(scope='module')
-def filled(mariadb, tmp_path_factory):
-    from conftest import Cli
+def filled(mariadb, module_cli, tmp_path_factory):
     base = tmp_path_factory.mktemp('acceptance')
-    cli = Cli(base)
+    cli = module_cli
     good = inventory(base / 'good.json', mariadb.port, PASSWORD)
     wrong = inventory(base / 'wrong.json', mariadb.port, 'not-the-password')
     playbook = base / 'change.yml'
