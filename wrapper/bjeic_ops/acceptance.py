@@ -12,7 +12,7 @@ from . import BjeicOpsError, reports
 from .i18n import Phrase
 from .incidents import RESOLUTION_HOURS, clocks
 from .reports import DAILY_PLAYBOOK, Report, Section, host_statuses
-from .times import as_utc, day, local, now, parse_local
+from .times import as_utc, day, local, month_bounds, months_of, now, parse_local
 from .vocab import COMPLETE
 
 MIN_WATCHES = 5          # 第六条: the acceptance counts at least five special-period watches
@@ -123,7 +123,7 @@ def watches(store, since, until, at, book, _inventory):
 
 
 def drills(store, since, until, _at, book, _inventory):
-    held = [d for d in store.drills(since) if as_utc(d['at']) < until]
+    held = reports.drills_between(store, since, until)
     runs = sorted(set(d['run_id'] for d in held))
     outcomes = Counter(d['outcome'] for d in held)
     observed = Phrase('obs_drills', len(runs), outcomes.get('passed', 0), len(held) - outcomes.get('passed', 0))
@@ -242,12 +242,8 @@ def _compliance(items):
     return round(100.0 * passed / checked, 1) if checked else None
 
 
-def _real_changes(store, since, until):
-    return [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
-
-
 def patches(store, since, until, _at, book, _inventory):
-    patch = [c for c in _real_changes(store, since, until) if c['module'] in PATCH_MODULES]
+    patch = [c for c in reports.changes_between(store, since, until) if c['module'] in PATCH_MODULES]
     rolled = [c for c in patch if c['action'] == 'rollback']
     applied = [c for c in patch if c['action'] != 'rollback']
     planned = [i for i in store.observations('os', since, until) if i['key'].startswith('patch:')]
@@ -284,7 +280,7 @@ def backups(store, since, until, _at, book, _inventory):
 
 
 def changes(store, since, until, _at, book, _inventory):
-    real = _real_changes(store, since, until)
+    real = reports.changes_between(store, since, until)
     without = [c for c in real if not c['ticket']]
     if not real:
         book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_count', 0), 'no_occasion')
@@ -301,12 +297,8 @@ def changes(store, since, until, _at, book, _inventory):
 
 
 def monthly_documents(store, since, until, _at, book, _inventory):
-    months, cursor = [], local(since).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    while cursor < local(until):
-        following = (cursor + timedelta(days=32)).replace(day=1)
-        if as_utc(following) <= now():   # a month the period touches owes its report once the month is over
-            months.append(cursor.strftime('%Y-%m'))
-        cursor = following
+    # A month the period touches owes its report once the month is over.
+    months = [month for month in months_of(since, until) if month_bounds(month)[1] <= now()]
     documents = store.documents('monthly')
     rows = []
     for month in months:

@@ -6,6 +6,7 @@ The set is written into a sibling directory and renamed into place when whole: a
 gone) leaves no half-set behind and an existing directory is never touched. Each document is recorded in the
 store's `documents` table with its sha256 - the acceptance report's evidence that the month's report was produced.
 """
+import contextlib
 import hashlib
 import os
 import shutil
@@ -16,7 +17,7 @@ from datetime import timedelta
 from . import BjeicOpsError, acceptance, backup_record, export, ledger, operations, render, reports
 from .i18n import label
 from .reports import Report, Section
-from .times import as_utc, day, local, now
+from .times import as_utc, day, local, months_of, now
 
 MANIFEST = 'SHA256SUMS'
 LEDGER_KINDS = ledger.KINDS
@@ -24,14 +25,6 @@ LEDGER_KINDS = ledger.KINDS
 
 class DeliveryError(BjeicOpsError):
     pass
-
-
-def months_of(since, until):
-    months, cursor = [], local(since).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    while cursor < local(until):
-        months.append(cursor.strftime('%Y-%m'))
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    return months
 
 
 def plan(store, since, until, lang, inventory=None, stage=False, handbook_settings=None):
@@ -59,10 +52,10 @@ def plan(store, since, until, lang, inventory=None, stage=False, handbook_settin
         items.append(('dir_duty', '%s %s' % (t('title_duty_handbook'), handbook_settings.get('watch') or ''),
                       'duty_handbook', handbook_settings.get('watch') or '',
                       lambda: handbook.handbook(store, inventory, handbook_settings)))
-    changes = [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
+    changes = reports.changes_between(store, since, until)
     items.append(('dir_changes', '%s %s' % (t('sheet_changes'), period_text), 'changes', period_text,
                   lambda: reports.records_report('sheet_changes', [reports.change_row(c) for c in changes])))
-    drills = [d for d in store.drills(since) if as_utc(d['at']) < until]
+    drills = reports.drills_between(store, since, until)
     items.append(('dir_drills', '%s %s' % (t('sheet_drills'), period_text), 'drills', period_text,
                   lambda: reports.records_report('sheet_drills', [
                       {'id': d['id'], 'drill': d['name'], 'drill_kind': d['kind'], 'host': d['host'],
@@ -104,13 +97,12 @@ def deliver(store, since, until, out, lang='zh', fmt='pdf', iso=None, inventory=
                 if isinstance(document, Report):
                     name = safe_name(stem) + '.' + fmt
                     render.write(os.path.join(folder, name), document, fmt, lang, printer if fmt == 'pdf' else None)
-                    written.append((os.path.join(folders[key], name), kind, subject, stem))
                 else:
                     name = safe_name(stem) + '.xlsx'
                     export.write_xlsx(os.path.join(folder, name), document, lang)
-                    written.append((os.path.join(folders[key], name), kind, subject, stem))
+                written.append((os.path.join(folders[key], name), kind, subject, stem))
             index = index_report(work, written, since, until, lang)
-            for index_fmt in ('html', fmt) if fmt != 'html' else ('html',):
+            for index_fmt in ('html',) + ((fmt,) if fmt != 'html' else ()):
                 name = safe_name(label('title_index', lang)) + '.' + index_fmt
                 render.write(os.path.join(work, name), index, index_fmt, lang, printer if index_fmt == 'pdf' else None)
                 written.insert(0, (name, 'index', None, label('title_index', lang)))
@@ -146,15 +138,7 @@ def _printer(fmt):
     if fmt == 'pdf':
         from . import pdf
         return pdf.Printer()
-    return _NoPrinter()
-
-
-class _NoPrinter:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_exc):
-        return False
+    return contextlib.nullcontext()
 
 
 def safe_name(text):

@@ -185,8 +185,8 @@ def monthly(store, month, inventory=None):
     availability = db_availability(store.observations('db', since, until), store.findings_between(since, until))
     incident_rows, incident_tones = incident_table(store.incidents(since, until))
     met = sum(1 for r in incident_rows if r['sla'] == 'ok')
-    changes = [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
-    drills = [d for d in store.drills(since) if as_utc(d['at']) < until]
+    changes = changes_between(store, since, until)
+    drills = drills_between(store, since, until)
     inspected_days = Counter(local(r['started_at']).strftime('%m-%d') for r in inspections)
     past_days = [d for i, d in enumerate(days) if since + timedelta(days=i) < now()]
     uninspected = [d for d in past_days if not inspected_days[d]]
@@ -250,6 +250,15 @@ def monthly(store, month, inventory=None):
     ]
     meta = [('month', month), ('window', '%s – %s' % (day(since), day(until - timedelta(seconds=1))))]
     return Report('monthly', 'title_monthly', month, meta, sections)
+
+
+def changes_between(store, since, until):
+    """Change records of real (not check-mode) runs made in [since, until)."""
+    return [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
+
+
+def drills_between(store, since, until):
+    return [d for d in store.drills(since) if as_utc(d['at']) < until]
 
 
 def _pct(part, whole):

@@ -65,3 +65,12 @@ def month_bounds(month):
         raise TimeError('--month %s is out of range: give a month between %d and %d' % (month, YEARS[0], YEARS[1]))
     end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
     return as_utc(start.astimezone()), as_utc(end.astimezone())   # local month boundaries
+
+
+def months_of(since, until):
+    """The local months YYYY-MM that [since, until) touches, oldest first."""
+    months, year, month = [], local(since).year, local(since).month
+    while month_bounds('%04d-%02d' % (year, month))[0] < until:
+        months.append('%04d-%02d' % (year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
