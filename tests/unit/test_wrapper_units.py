@@ -27,10 +27,10 @@ def inspection(host, uptime, rules):
 def test_new_store_has_the_current_schema_and_refuses_a_newer_one(tmp_path):
     url = 'sqlite:///%s' % (tmp_path / 's.sqlite')
     store = Store(url)
-    assert store.version() == SCHEMA_VERSION == 7
+    assert store.version() == SCHEMA_VERSION == 8
     with store.engine.begin() as conn:
-        conn.execute(insert(schema_version).values(version=8))
-    with pytest.raises(StoreError, match='schema version 8, newer than this bjeic-ops knows'):
+        conn.execute(insert(schema_version).values(version=9))
+    with pytest.raises(StoreError, match='schema version 9, newer than this bjeic-ops knows'):
         Store(url)
 
 

@@ -8,10 +8,10 @@ The rule is the contract's own: nothing is `met` without evidence in the store. 
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from . import BjeicOpsError, reports
+from . import BjeicOpsError, availability as db_availability, reports
 from .i18n import Phrase
 from .incidents import RESOLUTION_HOURS, clocks
-from .reports import DAILY_PLAYBOOK, Report, Section, host_statuses
+from .reports import DAILY_PLAYBOOK, Report, Section
 from .times import as_utc, day, local, month_bounds, months_of, now, parse_local
 from .vocab import COMPLETE
 
@@ -137,26 +137,22 @@ def drills(store, since, until, _at, book, _inventory):
                    rows=rows, tones=['bad' if r['outcome'] != 'passed' else None for r in rows])
 
 
-def availability(store, since, until, _at, book, _inventory):
-    items = store.observations('db', since, until)
-    rows = reports.db_availability(items, store.findings_between(since, until))
-    probe_runs = defaultdict(set)
-    for item in items:
-        probe_runs[(reports.instance_of(item['key']), item['host'])].add(item['run_id'])
-    if not rows:
-        book.add('ob_db_availability', Phrase('req_availability', '', reports.AVAILABILITY_TARGET),
+def availability(store, since, until, at, book, _inventory):
+    instances = db_availability.per_instance(store, since, until, at=at)
+    if not instances:
+        book.add('ob_db_availability', Phrase('req_availability', '', db_availability.TARGET),
                  Phrase('obs_no_probes'), 'not_measurable')
-    for row in rows:
-        runs = sorted(probe_runs[(row['instance'], row['host'])])
-        book.add('ob_db_availability', Phrase('req_availability', '%s@%s ' % (row['instance'], row['host']),
-                                              reports.AVAILABILITY_TARGET),
-                 Phrase('obs_availability', figure(row['availability_pct']), row['probes'] - row['failed'], row['probes']),
-                 'met' if row['meets_target'] == 'yes' else 'not_met',
-                 [ids('run', runs, 4) + ' (%d)' % len(runs)] if runs else ['db.unreachable'])
-    return Section('sec_availability', ident='availability',
-                   columns=['instance', 'host', 'probes', 'failed', 'availability_pct', 'meets_target'],
-                   rows=rows, tones=[None if r['meets_target'] == 'yes' else 'bad' for r in rows],
-                   note='note_availability')
+    for item in instances:
+        verdict = {db_availability.MET: 'met', db_availability.NOT_MET: 'not_met'}.get(item.meets_target,
+                                                                                     'not_measurable')
+        book.add('ob_db_availability', Phrase('req_availability', '%s@%s ' % (item.instance, item.host),
+                                              db_availability.TARGET),
+                 Phrase('obs_availability_time', figure(item.pct), figure(db_availability.minutes(item.down_s)),
+                        figure(db_availability.minutes(item.unmeasured_s)), item.probes),
+                 verdict, ['run#%s … run#%s (%d probes)' % (item.first_run, item.last_run, item.probes)])
+    rows = [i.row() for i in instances]
+    return Section('sec_availability', ident='availability', columns=reports.AVAILABILITY_COLUMNS, rows=rows,
+                   tones=[reports.availability_tone(r) for r in rows], note='note_availability')
 
 
 def incidents(store, since, until, at, book, _inventory):
@@ -197,8 +193,8 @@ def inspections(store, since, until, at, book, inventory):
              [ids('run', [r['id'] for r in runs], 6) + ' (%d)' % len(runs)] if runs else ())
     book.observed_more(missing)
     reached = set()
-    for run in runs:
-        reached |= set(h for h, (status, _m) in host_statuses(store.host_results(run['id'])).items() if status == 'ok')
+    for statuses in store.hosts_reached([r['id'] for r in runs]).values():
+        reached |= set(host for host, status in statuses.items() if status == 'ok')
     if inventory is None:
         book.add('ob_inspection_hosts', Phrase('req_inspection_hosts', '?'), Phrase('obs_no_inventory', len(reached)),
                  'not_measurable')
@@ -217,7 +213,7 @@ def inspections(store, since, until, at, book, inventory):
 
 
 def hardening(store, since, until, _at, book, _inventory):
-    results = [i for i in store.observations('os', since, until) if i['key'].startswith('baseline:') and not i['check_mode']]
+    results = [i for i in store.observations('os', since, until, prefix='baseline:') if not i['check_mode']]
     if not results:
         book.add('ob_hardening', Phrase('req_hardening'), Phrase('obs_no_baseline'), 'not_measurable')
         return None
@@ -246,7 +242,7 @@ def patches(store, since, until, _at, book, _inventory):
     patch = [c for c in reports.changes_between(store, since, until) if c['module'] in PATCH_MODULES]
     rolled = [c for c in patch if c['action'] == 'rollback']
     applied = [c for c in patch if c['action'] != 'rollback']
-    planned = [i for i in store.observations('os', since, until) if i['key'].startswith('patch:')]
+    planned = store.observations('os', since, until, prefix='patch:', state_only=True)
     observed = Phrase('obs_patches', len(applied), len(set(c['host'] for c in applied)), len(rolled))
     if applied:
         verdict = 'met'
@@ -261,7 +257,8 @@ def backups(store, since, until, _at, book, _inventory):
     taken = [b for b in store.backups(since, until) if not b['check_mode']]
     ok = [b for b in taken if b['state'] == 'taken' and b['verified']]
     bad = [b for b in taken if b not in ok]
-    tests = reports.backup_verification(store.observations('backup', since, until))
+    checked = store.observations('backup', since, until, state_only=True)
+    tests = reports.backup_verification(checked)
     passed, total = sum(t['passed'] for t in tests), sum(t['tests'] for t in tests)
     observed = Phrase('obs_backups', len(taken), len(ok), len(bad), passed, total)
     if not taken and not total:
@@ -274,21 +271,22 @@ def backups(store, since, until, _at, book, _inventory):
     if bad:
         evidence.append('failed: ' + ids('backup', [b['id'] for b in bad], 6))
     if tests:
-        evidence.append(ids('check', sorted(set(i['run_id'] for i in store.observations('backup', since, until))), 6))
+        evidence.append(ids('check', sorted(set(i['run_id'] for i in checked)), 6))
     book.add('ob_backups', Phrase('req_backups'), observed, verdict, evidence)
     return None
 
 
 def changes(store, since, until, _at, book, _inventory):
-    real = reports.changes_between(store, since, until)
-    without = [c for c in real if not c['ticket']]
-    if not real:
+    total = store.change_count(since, until)     # a year holds a hundred thousand (every backup taken is one)
+    without = store.changes(since, until=until, real=True, without_ticket=True)
+    if not total:
         book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_count', 0), 'no_occasion')
         return None
-    book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_tickets', len(real) - len(without), len(real)),
+    book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_tickets', total - len(without), total),
              'not_met' if without else 'met',
              ['without ticket: ' + ids('change', [c['id'] for c in without])] if without
-             else [ids('change', [c['id'] for c in real], 6)])
+             else [ids('change', [c['id'] for c in store.changes(since, until=until, real=True, limit=6)], 6)
+                   + (' … (+%d)' % (total - 6) if total > 6 else '')])
     if not without:
         return None
     return Section('sec_untracked_changes', ident='untracked-changes', columns=['id', 'at', 'host', 'module', 'object',

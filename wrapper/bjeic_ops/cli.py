@@ -8,7 +8,7 @@ import sys
 import threading
 from datetime import datetime
 
-from . import BjeicOpsError, __version__, artifacts, cli_loop, duty, export, ledger, reports, times
+from . import BjeicOpsError, __version__, artifacts, cli_loop, cli_store, duty, export, ledger, reports, times
 from .i18n import label
 from .paths import store_url
 from .progress import PlainProgress, RichProgress, printable
@@ -294,6 +294,7 @@ def build_parser():
     spl.add_argument('--dir', help='the spool directory (default: BJEIC_OPS_SPOOL, else $XDG_STATE_HOME/bjeic-ops/spool)')
 
     cli_loop.add_parsers(sub, _output_options, parse_when)
+    cli_store.add_parsers(sub, _output_options, whole_number)
 
     rb = sub.add_parser('rollback', help='undo a recorded change with the rollback its module returned')
     rb.add_argument('change_id', type=whole_number(1))
@@ -720,7 +721,9 @@ COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger'
             'report': cmd_report, 'deliver': cmd_deliver,
             'incident': cmd_incident, 'duty': cmd_duty, 'cloud': cmd_cloud, 'spool': cmd_spool,
             'schedule': lambda args, store: cli_loop.cmd_schedule(args, store, show),
-            'alerts': lambda args, store: cli_loop.cmd_alerts(args, store, show)}
+            'alerts': lambda args, store: cli_loop.cmd_alerts(args, store, show),
+            'availability': lambda args, store: cli_store.cmd_availability(args, store, show),
+            'store': lambda args, store: cli_store.cmd_store(args, store, show)}
 
 
 def open_store(args):
@@ -728,7 +731,8 @@ def open_store(args):
     written now (a full disk, read-only media), so listings and documents still come out."""
     url = store_url(args.store)
     action = (args.command, getattr(args, 'action', None))
-    reading = args.command in READING or action in READING or action in cli_loop.READING
+    reading = args.command in READING or action in READING or action in cli_loop.READING or \
+        args.command in cli_store.READING or action in cli_store.READING
     try:
         store = Store(url)
     except StoreError as exc:

@@ -87,6 +87,9 @@ def _execute(store, job, cancel):
     if job.get('command') == 'alerts':
         counts = alerts.run(store, alerts.load(default_alerts()), jobs_overdue=_overdue(store))
         return None, True, ', '.join('%s %d' % item for item in sorted(counts.items()))
+    if job.get('command') == 'store-compact':
+        done = store.compact()
+        return None, True, '%(days)d day(s), %(thinned)d thinned, %(slimmed)d cut' % done
     options = RunOptions(playbook=job['playbook'], inventory=job['inventory'], limit=job.get('limit'),
                          extravars=job['extra_vars'], operator='schedule:%s' % job['name'], ticket=job.get('ticket'),
                          cancel=cancel)

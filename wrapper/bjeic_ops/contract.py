@@ -1,9 +1,9 @@
-"""The result contract: `ledger`, `findings`, `changes`, `rollback` in a module's result.
+"""The result contract: `ledger`, `findings`, `changes`, `rollback`, `drill`, `backups`, `probes` in a module's result.
 
 The wrapper reads only these keys; `validate()` says what is wrong with a result, so tests
 and the store can refuse a malformed one instead of storing half of it.
 """
-from .vocab import LEDGER_KINDS, SEVERITIES
+from .vocab import LEDGER_KINDS, PROBE_ERRORS, SEVERITIES
 FINDING_KEYS = ('check', 'severity', 'subject', 'value', 'threshold', 'message')
 CHANGE_KEYS = ('object', 'action', 'before', 'after')
 DRILL_KEYS = ('name', 'kind', 'outcome', 'started', 'finished', 'timings', 'steps')
@@ -74,9 +74,27 @@ def validate(result):
         elif item['kind'] not in BACKUP_KINDS or item['state'] not in BACKUP_STATES:
             problems.append('backups[%d]: kind %r / state %r is not one of %s / %s' % (
                 index, item['kind'], item['state'], ', '.join(BACKUP_KINDS), ', '.join(BACKUP_STATES)))
+    problems.extend(_probe_problems(result.get('probes')))
     rollback = result.get('rollback')
     if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
         problems.append('rollback must be null or a mapping with an id')
+    return problems
+
+
+def _probe_problems(probes):
+    if probes is None:
+        return []
+    if not isinstance(probes, list):
+        return ['probes must be a list, got %s' % type(probes).__name__]
+    problems = []
+    for index, item in enumerate(probes):
+        where = 'probes[%d]' % index
+        if not isinstance(item, dict) or not isinstance(item.get('instance'), str) or not item['instance'] \
+                or not isinstance(item.get('up'), bool):
+            problems.append('%s needs an instance (a label) and up (true or false)' % where)
+        elif not item['up'] and item.get('error_class') not in PROBE_ERRORS:
+            problems.append('%s is down with error_class %r, not one of %s' % (where, item.get('error_class'),
+                                                                            ', '.join(PROBE_ERRORS)))
     return problems
 
 

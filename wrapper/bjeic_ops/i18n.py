@@ -182,7 +182,7 @@ LABELS = {
     'findings_total': ('发现问题数', 'Findings'),
     'hardening_compliance': ('加固符合率(%)', 'Hardening compliance (%)'),
     'backup_success_rate': ('备份恢复验证成功率(%)', 'Backup restore success (%)'),
-    'db_availability_lowest': ('数据库最低可用率(%)', 'Lowest database availability (%)'),
+    'db_availability_lowest': ('数据库最低可用率(%,未测量计为不可用)', 'Lowest database availability (%, unmeasured as down)'),
     'incidents': ('故障事件数', 'Incidents'),
     'sla_compliance': ('服务级别达标率(%)', 'SLA compliance (%)'),
     'changes': ('变更数', 'Changes'),
@@ -207,9 +207,24 @@ LABELS = {
     'meets_target': ('达到99.9%', 'Meets 99.9 %'),
     'yes': ('是', 'yes'),
     'no': ('否', 'no'),
-    'note_availability': ('可用率 = 成功探测次数 / 全部探测次数(数据库台账采集即一次探测,连接失败记为不可用);目标 ≥ 99.9%。',
-                          'Availability = successful probes / all probes (each database ledger run is a probe; a failed '
-                          'connection counts as down); the target is 99.9 % or more.'),
+    'note_availability': ('可用率按时间计:一次探测失败起算不可用,到下一次成功探测为止;每次探测最多代表其后 15 分钟,更长的'
+                          '探测间断计为"未测量",不计为可用。可用率 = 可用时间 / (可用时间 + 不可用时间)。把未测量时间全部'
+                          '算作不可用仍 ≥ 99.9% 为"是";全部算作可用仍 < 99.9% 为"否";其间为"无法判定"(探测有间断)。',
+                          'Availability is time: a failed probe starts downtime and the next good probe ends it; a probe '
+                          'covers at most the 15 minutes after it, and longer gaps in probing are unmeasured, never up. '
+                          'Availability = up / (up + down). "yes": 99.9 % or more even with every unmeasured minute '
+                          'counted as down; "no": below 99.9 % even with them counted as up; "unknown" in between (the '
+                          'probing has gaps).'),
+    'engine': ('数据库类型', 'Engine'),
+    'down_minutes': ('不可用(分钟)', 'Down (minutes)'),
+    'unmeasured_minutes': ('未测量(分钟)', 'Unmeasured (minutes)'),
+    'latency_avg_ms': ('平均响应(毫秒)', 'Mean latency (ms)'),
+    'latency_max_ms': ('最长响应(毫秒)', 'Max latency (ms)'),
+    'unknown': ('无法判定', 'unknown'),
+    'sec_outages': ('数据库中断记录', 'Database outages'),
+    'ended': ('结束时间', 'Ended'),
+    'outage_minutes': ('持续(分钟)', 'Minutes'),
+    'error_class': ('故障类型', 'Failure'),
     'level': ('事件级别', 'Level'),
     'summary': ('事件摘要', 'Summary'),
     'incident_status': ('事件状态', 'Status'),
@@ -401,7 +416,8 @@ LABELS = {
     'obs_count': ('%s 次', '%s'),
     'obs_drills': ('%d 次演练;%d 项通过,%d 项未通过', '%d drills; %d records passed, %d not'),
     'obs_no_probes': ('存储库中无数据库探测记录', 'no database probe in the store'),
-    'obs_availability': ('%s%%(%d / %d 次探测成功)', '%s %% (%d of %d probes up)'),
+    'obs_availability_time': ('%s%%(不可用 %s 分钟,未测量 %s 分钟,%d 次探测)',
+                              '%s %% (down %s min, unmeasured %s min, %d probes)'),
     'obs_incidents': ('%d 起,超时 %d 起,未结束 %d 起', '%d, %d late, %d still open'),
     'obs_days': ('%d / %d 天', '%d of %d days'),
     'obs_missing': ('%s;缺:%s', '%s; missing: %s'),

@@ -1,7 +1,7 @@
 """Turn ansible-runner events into store rows as they arrive (streaming: memory stays flat).
 
 Only the result contract is read from a result (`ledger`, `findings`, `changes`, `rollback`,
-`drill`) plus Ansible's own `changed`, `diff` and `msg`; printed text is never parsed.
+`drill`, `backups`, `probes`) plus Ansible's own `changed`, `diff` and `msg`; printed text is never parsed.
 """
 import difflib
 import json
@@ -78,7 +78,8 @@ class Ingestor:
 
     @staticmethod
     def _empty():
-        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': [], 'drills': [], 'backups': []}
+        return {'host_results': [], 'findings': [], 'ledger_items': [], 'changes': [], 'drills': [], 'backups': [],
+                'probes': []}
 
     def _event(self, event):
         kind = event.get('event')
@@ -177,6 +178,8 @@ class Ingestor:
                     'sha256': backup.get('sha256'), 'verified': backup.get('verified'), 'pruned': clean(backup.get('pruned')),
                     'state': backup['state'], 'error': self.redactor.text(str(backup.get('error') or '')) or None,
                     'operator': self.operator, 'ticket': self.ticket, 'at': at})
+        for probe in res.get('probes') or []:
+            self._add('probes', self._probe(host, probe, at))
         if res.get('changed') and not self.check_mode:
             for record in change_records(module, res):
                 record.update(run_id=self.run_id, host=host, task=data.get('task', '')[:500], module=module[:200],
@@ -185,6 +188,18 @@ class Ingestor:
                               diff=self.redactor.text(record['diff'] or '')[:MAX_TEXT] or None,
                               rollback=clean(record['rollback']))
                 self._add('changes', record)
+
+    def _probe(self, host, probe, at):
+        """A probe's row: it belongs to the host it names (db_probe on the controller probes every database host's
+        instances), else to the task's host. A probe is a fact whatever the run's mode: check runs keep theirs."""
+        latency = probe.get('latency_ms')
+        return {'run_id': self.run_id, 'instance': probe['instance'][:200], 'host': str(probe.get('host') or host)[:255],
+                'engine': str(probe.get('engine') or '')[:20] or None, 'target': str(probe.get('target') or '')[:500] or None,
+                'at': parse_time(probe.get('at')) or at, 'up': probe['up'],
+                'latency_ms': int(latency) if isinstance(latency, (int, float)) and 0 <= latency < 2 ** 31 else None,
+                'error_class': None if probe['up'] else probe.get('error_class'),
+                'error': None if probe['up'] else (self.redactor.text(str(probe.get('error') or ''))[:1000] or None),
+                'version': str(probe.get('version') or '')[:200] or None}
 
     def _refuse(self, host, data, module, res, at, problems):
         """A result that breaks the contract is not stored half-read (a finding without a check id, a ledger

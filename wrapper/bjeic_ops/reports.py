@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import BjeicOpsError, alerts, backup_record, ledger
+from . import BjeicOpsError, alerts, availability as db_availability, backup_record, ledger
 from .incidents import clocks, sla_state
 from .inventory import inventory_list
 from .duty import DUTY_PLAYBOOK
@@ -16,7 +16,7 @@ from .times import as_utc, day, local, month_bounds, now
 from .vocab import COMPLETE, SEVERITIES
 
 DAILY_PLAYBOOK = 'daily_inspection.yml'
-AVAILABILITY_TARGET = 99.9
+AVAILABILITY_TARGET = db_availability.TARGET
 DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
 LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened
 
@@ -173,16 +173,18 @@ def monthly(store, month, inventory=None):
     days = [(since.astimezone() + timedelta(days=i)).strftime('%m-%d')
             for i in range(int((until - since).total_seconds() // 86400 + 0.5))]
     inspections = [r for r in store.runs_between(since, until, DAILY_PLAYBOOK) if r['state'] == COMPLETE]
-    findings = [f for f in store.findings_between(since, until) if os.path.basename(f['playbook']) == DAILY_PLAYBOOK]
+    findings = store.findings_between(since, until, playbook=DAILY_PLAYBOOK)
     per_day = defaultdict(Counter)
     for item in findings:
         per_day[local(item['run_at']).strftime('%m-%d')][item['severity']] += 1
     trend = {'type': 'stacked', 'categories': days,
              'series': [(s, [per_day[d][s] for d in days]) for s in SEVERITIES]}
     groups = inventory_groups(inventory) if inventory else {}
-    compliance = hardening_by_group(store.observations('os', since, until), groups)
-    backups = backup_verification(store.observations('backup', since, until))
-    availability = db_availability(store.observations('db', since, until), store.findings_between(since, until))
+    compliance = hardening_by_group(store.observations('os', since, until, prefix='baseline:', newest=True), groups)
+    backups = backup_verification(store.observations('backup', since, until, state_only=True))
+    instances = db_availability.per_instance(store, since, until)
+    availability = [i.row() for i in instances]
+    outages = db_availability.outages(store, since, until)
     incident_rows, incident_tones = incident_table(store.incidents(since, until))
     met = sum(1 for r in incident_rows if r['sla'] == 'ok')
     changes = changes_between(store, since, until)
@@ -194,7 +196,7 @@ def monthly(store, month, inventory=None):
     taken = backup_record.per_set(store, since, until)
     total_tests = sum(r['tests'] for r in backups)
     passed = sum(r['passed'] for r in backups)
-    lowest = min((r['availability_pct'] for r in availability), default=None)
+    lowest = min((i.worst_pct for i in instances), default=None)
     kpis = [
         ('inspections_run', len(inspections), None),
         ('findings_total', len(findings), None),
@@ -226,16 +228,16 @@ def monthly(store, month, inventory=None):
                 note='note_groups' if not inventory else None),
         Section('sec_patch', ident='patch', columns=['host', 'backend', 'pending', 'pending_security', 'unfinished',
                                                      'last_transaction', 'patch_changes'],
-                rows=patch_status(store.observations('os', since, until), changes)),
+                rows=patch_status(store.observations('os', since, until, prefix='patch:', newest=True), changes)),
         Section('sec_backup', ident='backup', columns=['key', 'host', 'tests', 'passed', 'success_pct', 'last_failure'],
                 rows=backups, tones=['bad' if r['passed'] < r['tests'] else None for r in backups]),
         Section('sec_backups_taken', ident='backups-taken',
                 columns=['set_name', 'host', 'taken', 'verified_count', 'failed_count', 'last'], rows=taken,
                 tones=['bad' if t['failed_count'] else None for t in taken]),
-        Section('sec_availability', ident='availability',
-                columns=['instance', 'host', 'probes', 'failed', 'availability_pct', 'meets_target'],
-                rows=availability, tones=[None if r['meets_target'] == 'yes' else 'bad' for r in availability],
-                note='note_availability'),
+        Section('sec_availability', ident='availability', columns=AVAILABILITY_COLUMNS, rows=availability,
+                tones=[availability_tone(r) for r in availability], note='note_availability'),
+        Section('sec_outages', ident='outages', columns=OUTAGE_COLUMNS, rows=[outage_row(o) for o in outages],
+                tones=['bad'] * len(outages)),
         Section('sec_changes', ident='changes', columns=['id', 'at', 'host', 'module', 'object', 'action', 'operator',
                                                          'ticket', 'rollback'],
                 rows=[change_row(c) for c in changes]),
@@ -254,7 +256,7 @@ def monthly(store, month, inventory=None):
 
 def changes_between(store, since, until):
     """Change records of real (not check-mode) runs made in [since, until)."""
-    return [c for c in store.changes(since) if as_utc(c['at']) < until and not c['check_mode']]
+    return store.changes(since, until=until, real=True)
 
 
 def drills_between(store, since, until):
@@ -335,27 +337,19 @@ def backup_verification(items):
     return [per_key[k] for k in sorted(per_key)]
 
 
-def instance_of(key):
-    """'db:orcl@db01' -> 'orcl': probes are matched by instance name and inventory host, as an unreachable
-    server's finding carries the login host and a reached one the server's own name."""
-    return key.split(':', 1)[-1].rsplit('@', 1)[0]
+AVAILABILITY_COLUMNS = ['instance', 'host', 'engine', 'probes', 'failed', 'down_minutes', 'unmeasured_minutes',
+                        'availability_pct', 'latency_avg_ms', 'latency_max_ms', 'meets_target']
+OUTAGE_COLUMNS = ['instance', 'host', 'started', 'ended', 'outage_minutes', 'error_class', 'error']
 
 
-def db_availability(items, findings):
-    """Per database instance: probes (db ledger runs) and failed probes (db.unreachable) of the month."""
-    probes = defaultdict(lambda: [0, 0])
-    for item in items:
-        if not item['check_mode']:
-            probes[(instance_of(item['key']), item['host'])][0] += 1
-    for item in findings:
-        if item['check_id'] == 'db.unreachable':
-            probes[(instance_of(item['subject']), item['host'])][1] += 1
-    rows = []
-    for (instance, host), (ok, failed) in sorted(probes.items()):
-        pct = round(100.0 * ok / (ok + failed), 3)
-        rows.append({'instance': instance, 'host': host, 'probes': ok + failed, 'failed': failed,
-                     'availability_pct': pct, 'meets_target': 'yes' if pct >= AVAILABILITY_TARGET else 'no'})
-    return rows
+def availability_tone(row):
+    return {'yes': None, 'no': 'bad'}.get(row['meets_target'], 'warn')
+
+
+def outage_row(outage):
+    return {'instance': outage['instance'], 'host': outage['host'], 'started': local(outage['started']),
+            'ended': local(outage['ended']) if outage['end_seen'] else None, 'outage_minutes': outage['minutes'],
+            'error_class': outage['error_class'], 'error': outage['error']}
 
 
 def change_row(change):
@@ -444,8 +438,8 @@ def duty(store, watch_id=None):
                            'critical': counts.get('critical'), 'warning': counts.get('warning'), 'gap_minutes': gap})
         round_tones.append('bad' if run['state'] != COMPLETE or gap > DUTY_ROUND_MINUTES else tone_of_counts(counts))
     gaps.append(round((end - last).total_seconds() / 60, 1))
-    found = [f for f in store.findings_between(start, end + timedelta(seconds=1))
-             if os.path.basename(f['playbook']) == DUTY_PLAYBOOK and f['severity'] != 'info']
+    found = [f for f in store.findings_between(start, end + timedelta(seconds=1), playbook=DUTY_PLAYBOOK)
+             if f['severity'] != 'info']
     security = [f for f in found if f['check_id'].startswith('sec.')]
     other = [f for f in found if not f['check_id'].startswith('sec.')]
     incident_rows, incident_tones = incident_table(store.incidents(start, end))

@@ -35,7 +35,7 @@ def tasks(jobs, organization, project, tz='Asia/Shanghai', start=None):
     out = []
     for job in jobs:
         if not job.get('playbook'):
-            continue      # a bjeic-ops command (alerts) runs on the controller, not in AWX
+            continue      # a bjeic-ops command (alerts, store-compact) runs on the controller, not in AWX
         template = {
             'name': 'bjeic-ops %s' % job['name'], 'organization': organization, 'project': project,
             'playbook': 'playbooks/%s' % job['playbook'] if '/' not in job['playbook'] else job['playbook'],

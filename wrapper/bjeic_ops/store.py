@@ -1,7 +1,8 @@
-"""The store: the one place that knows SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
+"""The store: the one place that knows SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL), with its schema
+in store_schema.py.
 
-Runs, host results, findings, ledger items, changes and drill records. A run is `running` until it ends;
-only `complete` runs feed the current ledger, so an interrupted run never becomes current.
+Runs, host results, findings, ledger items, changes, drill and backup records, availability probes. A run is
+`running` until it ends; only `complete` runs feed the current ledger, so an interrupted run never becomes current.
 Writes come in batches, one transaction each, so what is stored is always consistent.
 """
 import errno
@@ -13,295 +14,22 @@ import sqlite3
 import time
 import uuid
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, create_engine, event, func, insert, select, update)
+from sqlalchemy import and_, case, create_engine, event, func, insert, literal, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError, sqlite_file
+from .store_schema import (  # noqa: F401  (the tables are the store's public vocabulary: tests and benches use them)
+    IMPORT_PREFIX, KEPT_STATE, MIGRATIONS, RETENTION_DAYS, SCHEMA_VERSION, THINNED_KINDS, ConfigIds, TargetIds, alert_state, backups, changes, cloud_events,
+    documents, drills, duty_watches, epoch, findings, host_results, incident_events, incidents, ledger_configs,
+    ledger_items, metadata, notifications, observation_rows, probe_rows, probe_targets, probes, runs, schedule_events,
+    schema_version, store_info)
 from .times import now
 from .vocab import COMPLETE, INCOMPLETE, RUNNING
 
-SCHEMA_VERSION = 7
-IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
-
-metadata = MetaData()
-
-schema_version = Table('schema_version', metadata, Column('version', Integer, nullable=False))
-
-runs = Table(
-    'runs', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('playbook', String(500), nullable=False),
-    Column('inventory', String(1000)),
-    Column('limit', String(1000)),
-    Column('check_mode', Boolean, nullable=False, default=False),
-    Column('operator', String(200)),
-    Column('ticket', String(200)),
-    Column('extra_vars', JSON),                     # redacted
-    Column('controller', String(255), nullable=False),
-    Column('pid', Integer),
-    Column('state', String(20), nullable=False),    # running, complete, incomplete
-    Column('status', String(20)),                   # ansible-runner status
-    Column('rc', Integer),
-    Column('started_at', DateTime(timezone=True), nullable=False),
-    Column('finished_at', DateTime(timezone=True)),
-    Column('reason', Text),                         # why a run failed or stopped, in words (schema 5)
-    Column('uuid', String(36), unique=True),        # the recorder's id of the run: a spool is replayed once (5)
-    Column('origin', JSON),                         # how it was started: {via, awx: {...}, spool} (schema 5)
-)
-
-# One row per fact about the store itself; `store_id` (a UUID made with the store) keeps the run artifacts of
-# two stores on one controller apart (schema 5).
-store_info = Table(
-    'store_info', metadata,
-    Column('key', String(50), primary_key=True),
-    Column('value', String(500), nullable=False),
-)
-
-host_results = Table(
-    'host_results', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
-    Column('host', String(255), nullable=False),
-    Column('task', String(500)),
-    Column('module', String(200)),
-    Column('status', String(20), nullable=False),   # ok, failed, unreachable, skipped
-    Column('changed', Boolean, nullable=False, default=False),
-    Column('msg', Text),
-    Column('duration', Integer),                     # milliseconds
-    Column('at', DateTime(timezone=True), nullable=False),
-    Column('args', JSON),                            # the module's arguments, secrets masked (schema 7)
-)
-
-findings = Table(
-    'findings', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
-    Column('host', String(255), nullable=False),
-    Column('check_id', String(100), nullable=False),
-    Column('severity', String(10), nullable=False),
-    Column('subject', String(1000)),
-    Column('value', JSON),
-    Column('threshold', JSON),
-    Column('message', Text),
-    Column('at', DateTime(timezone=True), nullable=False),
-)
-
-ledger_items = Table(
-    'ledger_items', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
-    Column('host', String(255), nullable=False),
-    Column('kind', String(20), nullable=False),
-    Column('key', String(500), nullable=False),
-    Column('attrs', JSON, nullable=False),
-    Column('seen_at', DateTime(timezone=True), nullable=False),
-    Index('ix_ledger_kind_key', 'kind', 'key'),
-)
-
-changes = Table(
-    'changes', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
-    Column('host', String(255), nullable=False),
-    Column('task', String(500)),
-    Column('module', String(200)),
-    Column('object', String(1000)),
-    Column('action', String(200)),
-    Column('before', JSON),
-    Column('after', JSON),
-    Column('diff', Text),
-    Column('rollback', JSON),
-    Column('operator', String(200)),
-    Column('ticket', String(200)),
-    Column('at', DateTime(timezone=True), nullable=False),
-)
-
-# Emergency drills (应急演练): one row per drill record a run returned (the `drill` result key).
-drills = Table(
-    'drills', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
-    Column('host', String(255), nullable=False),
-    Column('name', String(500), nullable=False),
-    Column('kind', String(50), nullable=False),
-    Column('outcome', String(20), nullable=False),   # passed, failed
-    Column('started', DateTime(timezone=True)),
-    Column('finished', DateTime(timezone=True)),
-    Column('timings', JSON),
-    Column('objectives', JSON),
-    Column('steps', JSON),
-    Column('operator', String(200)),
-    Column('at', DateTime(timezone=True), nullable=False),
-)
-
-# Incidents (故障事件) with their service-level clocks; the timeline is incident_events.
-incidents = Table(
-    'incidents', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('level', Integer, nullable=False),           # 1 (most severe) .. 4
-    Column('host', String(255), nullable=False),
-    Column('summary', Text, nullable=False),
-    Column('status', String(20), nullable=False),       # open, acknowledged, escalated, resolved
-    Column('opened_at', DateTime(timezone=True), nullable=False),
-    Column('opened_by', String(200)),
-    Column('first_response_at', DateTime(timezone=True)),
-    Column('escalated_at', DateTime(timezone=True)),
-    Column('second_response_at', DateTime(timezone=True)),
-    Column('resolved_at', DateTime(timezone=True)),
-    Column('resolution', Text),
-    Column('ticket', String(200)),
-)
-
-incident_events = Table(
-    'incident_events', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('incident_id', Integer, ForeignKey('incidents.id'), nullable=False, index=True),
-    Column('at', DateTime(timezone=True), nullable=False),
-    Column('action', String(20), nullable=False),       # open, ack, escalate, note, resolve
-    Column('line', String(10)),                         # first, second
-    Column('operator', String(200)),
-    Column('text', Text),
-)
-
-# Special-period security watches (特殊时期安全值守): one row per watch, open until stopped.
-duty_watches = Table(
-    'duty_watches', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('name', String(500), nullable=False),
-    Column('started_at', DateTime(timezone=True), nullable=False),
-    Column('started_by', String(200)),
-    Column('stopped_at', DateTime(timezone=True)),
-    Column('stopped_by', String(200)),
-    Column('notes', Text),
-)
-
-# Cloud resource lifecycle (云资源申请、变更、回收记录): one row per recorded action on a resource key (vm:ID).
-cloud_events = Table(
-    'cloud_events', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('resource', String(500), nullable=False, index=True),
-    Column('action', String(20), nullable=False),       # request, change, reclaim
-    Column('ticket', String(200), nullable=False),
-    Column('reason', Text, nullable=False),
-    Column('details', JSON),                            # {attribute: requested value}
-    Column('operator', String(200)),
-    Column('at', DateTime(timezone=True), nullable=False),
-)
-
-# The operating loop (schema 6): what the alert rules have seen (one row per alert identity, open until cleared),
-# every notification sent or tried, and what scheduled jobs did (started, finished, skipped for an overlap, failed).
-alert_state = Table(
-    'alert_state', metadata,
-    Column('key', String(500), primary_key=True),        # rule:identity, e.g. finding:fs.readonly|web01|/data
-    Column('rule', String(50), nullable=False),
-    Column('state', String(20), nullable=False),         # open, cleared
-    Column('severity', String(20)),
-    Column('host', String(255)),
-    Column('title', Text),
-    Column('first_at', DateTime(timezone=True), nullable=False),
-    Column('last_at', DateTime(timezone=True), nullable=False),
-    Column('incident_id', Integer),                      # the incident the alert opened, if a mapping said so
-)
-
-notifications = Table(
-    'notifications', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('created_at', DateTime(timezone=True), nullable=False, index=True),
-    Column('channel', String(100), nullable=False),
-    Column('rule', String(50), nullable=False),
-    Column('key', String(500), nullable=False),
-    Column('host', String(255)),
-    Column('event', String(20), nullable=False),         # firing, cleared
-    Column('severity', String(20), nullable=False),
-    Column('title', Text, nullable=False),
-    Column('body', Text, nullable=False),
-    Column('state', String(20), nullable=False),         # pending, sent, failed (gave up), held (quiet hours)
-    Column('attempts', Integer, nullable=False, default=0),
-    Column('next_try_at', DateTime(timezone=True)),
-    Column('sent_at', DateTime(timezone=True)),
-    Column('error', Text),                               # the last failure, in words (never a secret)
-)
-
-schedule_events = Table(
-    'schedule_events', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('job', String(200), nullable=False, index=True),
-    Column('event', String(20), nullable=False),         # installed, started, finished, skipped, failed
-    Column('at', DateTime(timezone=True), nullable=False),
-    Column('run_id', Integer),
-    Column('detail', Text),
-)
-
-# The backup record (数据备份记录, schema 6): one row per backup a bjeic.ops module took (or failed to take).
-backups = Table(
-    'backups', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('run_id', Integer, ForeignKey('runs.id'), nullable=False, index=True),
-    Column('host', String(255), nullable=False),
-    Column('set_name', String(200), nullable=False),
-    Column('kind', String(20), nullable=False),          # file, mysql, oracle, mssql
-    Column('method', String(50)),                        # tar, mariadb-dump, mariabackup, rman, backup database
-    Column('path', Text),
-    Column('started', DateTime(timezone=True)),
-    Column('finished', DateTime(timezone=True)),
-    Column('seconds', Float),
-    Column('size', BigInteger),
-    Column('items', Integer),                            # files, or tables
-    Column('sha256', String(64)),
-    Column('verified', Boolean),
-    Column('pruned', JSON),                              # what retention removed after it verified
-    Column('state', String(20), nullable=False),         # taken, failed
-    Column('error', Text),
-    Column('operator', String(200)),
-    Column('ticket', String(200)),
-    Column('at', DateTime(timezone=True), nullable=False),
-)
-
-# The documents handed to the customer (schema 7): one row per document written by `report` or `deliver`, with
-# its sha256, so the acceptance report can show that each month's report was produced, and when.
-documents = Table(
-    'documents', metadata,
-    Column('id', Integer, primary_key=True),
-    Column('kind', String(50), nullable=False),          # daily, monthly, fault, duty, acceptance, ...
-    Column('subject', String(500)),                      # the month, the incident, the watch, the period
-    Column('format', String(10), nullable=False),        # html, xlsx, pdf
-    Column('path', Text, nullable=False),
-    Column('sha256', String(64), nullable=False),
-    Column('size', BigInteger, nullable=False),
-    Column('operator', String(200)),
-    Column('at', DateTime(timezone=True), nullable=False),
-)
-
-# Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
-# versions here (never edit an old one) and bump SCHEMA_VERSION.
-MIGRATIONS = {
-    2: lambda conn: metadata.create_all(conn, tables=[drills]),
-    3: lambda conn: metadata.create_all(conn, tables=[incidents, incident_events, duty_watches]),
-    4: lambda conn: metadata.create_all(conn, tables=[cloud_events]),
-    5: lambda conn: _migrate_5(conn),
-    6: lambda conn: metadata.create_all(conn, tables=[alert_state, notifications, schedule_events, backups]),
-    7: lambda conn: _migrate_7(conn),
-}
-
-
-def _migrate_5(conn):
-    from sqlalchemy import inspect
-    have = {column['name'] for column in inspect(conn).get_columns('runs')}
-    json_type = 'JSONB' if conn.dialect.name == 'postgresql' else 'JSON'
-    for name, sql_type in (('reason', 'TEXT'), ('uuid', 'VARCHAR(36)'), ('origin', json_type)):
-        if name not in have:
-            conn.exec_driver_sql('ALTER TABLE runs ADD COLUMN %s %s' % (name, sql_type))
-    conn.exec_driver_sql('CREATE UNIQUE INDEX IF NOT EXISTS ix_runs_uuid ON runs (uuid)')
-    metadata.create_all(conn, tables=[store_info])
-
-
-def _migrate_7(conn):
-    from sqlalchemy import inspect
-    if 'args' not in {column['name'] for column in inspect(conn).get_columns('host_results')}:
-        conn.exec_driver_sql('ALTER TABLE host_results ADD COLUMN args JSON')   # as create_all makes it
-    metadata.create_all(conn, tables=[documents])
-
+# Tables a run's rows go to (write_batch, replace_run): ledger_items and probes are given in the ingestor's shape
+# and stored through store_schema.observation_rows / probe_rows.
+RUN_TABLES = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items, 'changes': changes,
+              'drills': drills, 'backups': backups, 'probes': probes}
 
 SCHEMA_LOCK_KEY = 0x626a6569   # 'bjei': the PostgreSQL advisory lock held while the schema is made
 
@@ -379,7 +107,8 @@ _READERS = {'version', 'store_id', 'get_run', 'run_by_uuid', 'list_runs', 'host_
             'ledger', 'changes', 'drills', 'runs_between', 'latest_run', 'findings_between', 'observations',
             'get_incident', 'incidents', 'incident_events', 'watches', 'get_watch', 'latest_imports', 'cloud_events',
             'history', 'get_change', 'count', 'backups', 'notifications', 'schedule_events', 'alert_states', 'info',
-            'finished_runs_after', 'latest_findings_by_playbook_host'}
+            'finished_runs_after', 'latest_findings_by_playbook_host', 'probe_coverage', 'failed_probes', 'operations',
+            'runs_touching', 'documents', 'hosts_reached', 'change_count', 'table_sizes'}
 
 
 def busy_timeout():
@@ -437,6 +166,7 @@ class Store:
         self.readonly = readonly
         self.path = None
         self.reaped = []
+        self._configs, self._targets = ConfigIds(), TargetIds()   # ids of stored configurations and probe targets
         if not isinstance(url, str) or '://' not in url:
             raise StoreError('the store URL %r is not a URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)'
                              % (url,))
@@ -551,21 +281,23 @@ class Store:
         """Put a whole run in one transaction: the run row (`run`: begin_run's fields), its `rows` ({table:
         [dict]}, their run_id filled in here) and how it ended (`end`: state, status, rc, reason, finished_at).
         A run with the same uuid (one recorded only in part while the store failed) is replaced."""
-        tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
-                  'changes': changes, 'drills': drills, 'backups': backups}
-        with self.engine.begin() as conn:
-            self._lock_schema(conn)   # the write lock: two replays of one spool do not both insert it
-            old = conn.execute(select(runs.c.id).where(runs.c.uuid == run['uuid'])).scalar()
-            if old is not None:
-                for table in tables.values():
-                    conn.execute(table.delete().where(table.c.run_id == old))
-                conn.execute(runs.delete().where(runs.c.id == old))
-            values = self._run_values(**run)
-            values.update(end)
-            run_id = conn.execute(insert(runs).values(values)).inserted_primary_key[0]
-            for name, items in rows.items():
-                if items:
-                    conn.execute(insert(tables[name]), [dict(item, run_id=run_id) for item in items])
+        try:
+            with self.engine.begin() as conn:
+                self._lock_schema(conn)   # the write lock: two replays of one spool do not both insert it
+                old = conn.execute(select(runs.c.id).where(runs.c.uuid == run['uuid'])).scalar()
+                if old is not None:
+                    for table in RUN_TABLES.values():
+                        conn.execute(table.delete().where(table.c.run_id == old))
+                    conn.execute(runs.delete().where(runs.c.id == old))
+                values = self._run_values(**run)
+                values.update(end)
+                run_id = conn.execute(insert(runs).values(values)).inserted_primary_key[0]
+                self._insert_rows(conn, dict((name, [dict(item, run_id=run_id) for item in items])
+                                             for name, items in rows.items()))
+        except BaseException:
+            self._forget_ids()
+            raise
+        self._remember_ids()
         return run_id
 
     def finish_run(self, run_id, state, status=None, rc=None, reason=None, finished_at=None):
@@ -597,13 +329,33 @@ class Store:
         return dead
 
     def write_batch(self, rows):
-        """Insert rows {table name: [dict, ...]} in one transaction."""
-        tables = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items,
-                  'changes': changes, 'drills': drills, 'backups': backups}
-        with self.engine.begin() as conn:
-            for name, items in rows.items():
-                if items:
-                    conn.execute(insert(tables[name]), items)
+        """Insert rows {table name: [dict, ...]} in one transaction (ledger_items and probes in the ingestor's
+        shape: see RUN_TABLES)."""
+        try:
+            with self.engine.begin() as conn:
+                self._insert_rows(conn, rows)
+        except BaseException:
+            self._forget_ids()
+            raise
+        self._remember_ids()
+
+    def _insert_rows(self, conn, rows):
+        for name, items in rows.items():
+            if not items:
+                continue
+            if name == 'ledger_items':
+                items = observation_rows(conn, self._configs, items)
+            elif name == 'probes':
+                items = probe_rows(conn, self._targets, items)
+            conn.execute(insert(RUN_TABLES[name]), items)
+
+    def _remember_ids(self):
+        self._configs.committed()
+        self._targets.committed()
+
+    def _forget_ids(self):
+        self._configs.forget()
+        self._targets.forget()
 
     def get_run(self, run_id):
         with self.engine.connect() as conn:
@@ -676,7 +428,7 @@ class Store:
 
     # ------------------------------------------------------------ ledger
     def ledger(self, kind, run_id=None, before=None):
-        """Latest observation of each key of `kind` from complete runs.
+        """Latest observation of each key of `kind` from complete runs, as {run_id, host, kind, key, attrs, seen_at}.
 
         `run_id`: as observed by that run only. `before`: as it stood at that time.
         """
@@ -693,20 +445,57 @@ class Store:
                     newest = newest.where(ledger_items.c.seen_at < before)
                 newest = newest.group_by(ledger_items.c.key)
                 query = select(ledger_items).where(ledger_items.c.id.in_(newest))
-            rows = conn.execute(query.order_by(ledger_items.c.key)).mappings()
-            return [dict(row) for row in rows]
+            return self._with_configs(conn, conn.execute(query.order_by(ledger_items.c.key)).mappings())
+
+    def _with_configs(self, conn, rows, extra=()):
+        """Observation rows as ledger items: `attrs` is the stored configuration with this observation's `state`
+        (each configuration read and decoded once, however many observations share it)."""
+        rows = [dict(row) for row in rows]
+        wanted = set(row['config_id'] for row in rows)
+        configs = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 500):
+            query = select(ledger_configs.c.id, ledger_configs.c.attrs).where(
+                ledger_configs.c.id.in_(ids[start:start + 500]))
+            configs.update((row.id, row.attrs) for row in conn.execute(query))
+        items = []
+        for row in rows:
+            attrs = dict(configs[row.pop('config_id')])
+            state = row.pop('state')
+            if state is not None:
+                attrs['state'] = state
+            row['attrs'] = attrs
+            items.append(row)
+        return items
 
     # ------------------------------------------------------------ changes
-    def changes(self, since=None, host=None, run_id=None):
+    def changes(self, since=None, host=None, run_id=None, until=None, real=False, without_ticket=False, limit=None):
+        """Change records, oldest first. `real`: of non-check runs only; `without_ticket`: only those without one;
+        `limit`: the first so many."""
         query = select(changes, runs.c.check_mode).join(runs, runs.c.id == changes.c.run_id).order_by(changes.c.id)
         if since is not None:
             query = query.where(changes.c.at >= since)
+        if until is not None:
+            query = query.where(changes.c.at < until)
         if host:
             query = query.where(changes.c.host == host)
         if run_id is not None:
             query = query.where(changes.c.run_id == run_id)
+        if real:
+            query = query.where(runs.c.check_mode.is_(False))
+        if without_ticket:
+            query = query.where((changes.c.ticket.is_(None)) | (changes.c.ticket == ''))
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def change_count(self, since, until):
+        """How many real (non-check) change records were made in [since, until)."""
+        query = select(func.count()).select_from(changes.join(runs, runs.c.id == changes.c.run_id)).where(
+            changes.c.at >= since, changes.c.at < until, runs.c.check_mode.is_(False))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
 
     # ------------------------------------------------------------ drills
     def drills(self, since=None, run_id=None):
@@ -722,9 +511,32 @@ class Store:
     def runs_between(self, since, until, playbook=None):
         """Runs started in [since, until), oldest first; `playbook` matches the file name (daily_inspection.yml)."""
         query = select(runs).where(runs.c.started_at >= since, runs.c.started_at < until).order_by(runs.c.id)
+        if playbook is not None:   # LIKE narrows (a year holds 100,000 probe runs); the file name must match exactly
+            query = query.where(runs.c.playbook.like('%' + _like_literal(playbook), escape='\\'))
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         return [r for r in rows if playbook is None or os.path.basename(r['playbook']) == playbook]
+
+    def hosts_reached(self, run_ids):
+        """{run id: {host: worst status}} of these runs, counting only the hosts a run worked on - those that ran a
+        bjeic.ops module or could not (reports.host_statuses over many runs, without reading every result)."""
+        rank = case((host_results.c.status == 'unreachable', 3), (host_results.c.status == 'failed', 2),
+                    (host_results.c.status == 'ok', 1), else_=0)
+        worked = (host_results.c.module.like('bjeic.ops.%')) | host_results.c.status.in_(('failed', 'unreachable'))
+        out = {}
+        ids = sorted(set(run_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = select(host_results.c.run_id, host_results.c.host, func.max(rank).label('rank')).where(
+                    host_results.c.run_id.in_(ids[start:start + 500])).group_by(host_results.c.run_id, host_results.c.host)
+                worked_on = select(host_results.c.run_id, host_results.c.host).where(
+                    host_results.c.run_id.in_(ids[start:start + 500]), worked).distinct()
+                keep = set((row.run_id, row.host) for row in conn.execute(worked_on))
+                for row in conn.execute(query):
+                    if (row.run_id, row.host) in keep:
+                        out.setdefault(row.run_id, {})[row.host] = {3: 'unreachable', 2: 'failed', 1: 'ok'}.get(
+                            row.rank, 'skipped')
+        return out
 
     def latest_run(self, playbook, before_id=None):
         """The newest complete, non-check run of `playbook` (by file name), older than run `before_id` if given."""
@@ -738,24 +550,47 @@ class Store:
                     return dict(row)
         return None
 
-    def findings_between(self, since, until, host=None):
-        """Findings of complete, non-check runs in [since, until), with the run's start time as `run_at`."""
+    def findings_between(self, since, until, host=None, playbook=None):
+        """Findings of complete, non-check runs in [since, until), with the run's start time as `run_at`; `playbook`:
+        of that playbook's runs only (by file name)."""
         query = select(findings, runs.c.started_at.label('run_at'), runs.c.playbook).join(
             runs, runs.c.id == findings.c.run_id).where(
             runs.c.state == COMPLETE, runs.c.check_mode.is_(False),
             findings.c.at >= since, findings.c.at < until).order_by(findings.c.id)
         if host:
             query = query.where(findings.c.host == host)
+        if playbook:
+            query = query.where(runs.c.playbook.like('%' + _like_literal(playbook), escape='\\'))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return [r for r in rows if playbook is None or os.path.basename(r['playbook']) == playbook]
 
-    def observations(self, kind, since, until):
-        """Every ledger item of `kind` seen by a complete run in [since, until), oldest first (not only the newest)."""
-        query = select(ledger_items, runs.c.check_mode).join(runs, runs.c.id == ledger_items.c.run_id).where(
-            runs.c.state == COMPLETE, ledger_items.c.kind == kind,
-            ledger_items.c.seen_at >= since, ledger_items.c.seen_at < until).order_by(ledger_items.c.id)
+    def observations(self, kind, since, until, prefix=None, newest=False, state_only=False):
+        """Ledger items of `kind` seen by complete runs in [since, until), oldest first, with the run's check_mode.
+        `prefix`: keys that start with it (baseline:, patch:). `newest`: only each key's newest observation in the
+        window. `state_only`: attrs hold only `state` (the configurations are not read: counting restore tests of
+        a year needs no configuration)."""
+        where = [runs.c.state == COMPLETE, ledger_items.c.kind == kind, ledger_items.c.seen_at >= since,
+                 ledger_items.c.seen_at < until]
+        if prefix:
+            where.append(ledger_items.c.key.like(_like_literal(prefix) + '%', escape='\\'))
+        joined = ledger_items.join(runs, runs.c.id == ledger_items.c.run_id)
+        if newest:
+            last = select(func.max(ledger_items.c.id)).select_from(joined).where(*where).group_by(ledger_items.c.key)
+            query = select(ledger_items, runs.c.check_mode).select_from(joined).where(ledger_items.c.id.in_(last))
+        else:
+            query = select(ledger_items, runs.c.check_mode).select_from(joined).where(*where)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = conn.execute(query.order_by(ledger_items.c.id)).mappings()
+            if not state_only:
+                return self._with_configs(conn, rows)
+            items = []
+            for row in rows:
+                item = dict(row)
+                del item['config_id']
+                item['attrs'] = {'state': item.pop('state')} if item['state'] is not None else {}
+                items.append(item)
+            return items
 
     # ------------------------------------------------------------ incidents
     def open_incident(self, level, host, summary, operator=None, ticket=None, at=None):
@@ -837,7 +672,7 @@ class Store:
             at = now()
             with self.engine.begin() as conn:
                 if items:
-                    conn.execute(insert(ledger_items), [dict(item, run_id=run_id, seen_at=at) for item in items])
+                    self._insert_rows(conn, {'ledger_items': [dict(item, run_id=run_id, seen_at=at) for item in items]})
                 conn.execute(update(runs).where(runs.c.id == run_id).values(
                     state=COMPLETE, status='successful', rc=0, finished_at=now()))
         except BaseException:
@@ -869,7 +704,7 @@ class Store:
         query = select(ledger_items, runs.c.playbook).join(runs, runs.c.id == ledger_items.c.run_id).where(
             runs.c.state == COMPLETE, ledger_items.c.kind == kind, ledger_items.c.key == key).order_by(ledger_items.c.id)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return self._with_configs(conn, conn.execute(query).mappings())
 
     def get_change(self, change_id):
         with self.engine.connect() as conn:
@@ -890,6 +725,115 @@ class Store:
             query = query.where(backups.c.at < until)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    # ------------------------------------------------------------ retention
+    def compact(self, at=None, keep_days=RETENTION_DAYS):
+        """Thin the ledger's run-to-run state older than `keep_days` (store_schema.RETENTION_DAYS says what is
+        kept), a day at a time from where the last compaction stopped, each day in one transaction. Returns
+        {days, thinned, slimmed, until}."""
+        from datetime import timedelta
+        cutoff = ((at or now()) - timedelta(days=keep_days)).replace(hour=0, minute=0, second=0, microsecond=0)
+        done = {'days': 0, 'thinned': 0, 'slimmed': 0, 'until': cutoff}
+        with self.engine.connect() as conn:
+            marked = self.info('ledger_compacted_until')
+            start = parse_stored(marked) if marked else conn.execute(
+                select(func.min(ledger_items.c.seen_at)).where(ledger_items.c.kind.in_(THINNED_KINDS))).scalar()
+            if start is None:
+                return done
+            newest = set(row[0] for row in conn.execute(select(func.max(ledger_items.c.id)).where(
+                ledger_items.c.kind.in_(THINNED_KINDS)).group_by(ledger_items.c.kind, ledger_items.c.key)))
+        day = as_utc_day(start)
+        while day < cutoff:
+            following = day + timedelta(days=1)
+            thinned, slimmed = self._compact_day(day, following, newest)
+            done['days'] += 1
+            done['thinned'] += thinned
+            done['slimmed'] += slimmed
+            day = following
+        self.set_info('ledger_compacted_until', cutoff.isoformat())
+        return done
+
+    def _compact_day(self, day, following, newest):
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(ledger_items.c.id, ledger_items.c.kind, ledger_items.c.key,
+                                       ledger_items.c.state).where(
+                ledger_items.c.kind.in_(THINNED_KINDS), ledger_items.c.seen_at >= day, ledger_items.c.seen_at < following,
+                ledger_items.c.state.is_not(None)).order_by(ledger_items.c.id)).all()
+            last = {}
+            for row in rows:
+                last[(row.kind, row.key)] = row
+            kept = set(row.id for row in last.values()) | newest
+            drop = [row.id for row in rows if row.id not in kept]
+            for start in range(0, len(drop), 500):
+                conn.execute(update(ledger_items).where(ledger_items.c.id.in_(drop[start:start + 500])).values(state=None))
+            slimmed = 0
+            for row in last.values():
+                if row.id in newest or not isinstance(row.state, dict):
+                    continue
+                slim = dict((k, v) for k, v in row.state.items() if k in KEPT_STATE)
+                if slim != row.state:
+                    conn.execute(update(ledger_items).where(ledger_items.c.id == row.id).values(state=slim))
+                    slimmed += 1
+        return len(drop), slimmed
+
+    def vacuum(self):
+        """Give the space that compaction freed back to the file system (SQLite VACUUM; PostgreSQL VACUUM)."""
+        with self.engine.connect().execution_options(isolation_level='AUTOCOMMIT') as conn:
+            conn.exec_driver_sql('VACUUM')
+
+    def table_sizes(self):
+        """{table: rows} of every table, for `bjeic-ops store info`."""
+        with self.engine.connect() as conn:
+            return dict((name, conn.execute(select(func.count()).select_from(table)).scalar())
+                        for name, table in sorted(metadata.tables.items()))
+
+    # ------------------------------------------------------------ availability probes
+    def _probe_windows(self, since, until, gap):
+        """Probes that can cover [since, until) (from `gap` before it), each with the time of its instance's next
+        probe (LEAD over the instance's probes): the arithmetic of availability, done in SQL."""
+        start, stop = epoch(since), epoch(until)
+        with self.engine.connect() as conn:
+            targets = [row.id for row in conn.execute(select(probe_targets.c.id))]
+        following = dict(partition_by=probes.c.target_id, order_by=probes.c.t)
+        return start, stop, select(
+            probes.c.target_id, probes.c.run_id, probes.c.t, probes.c.up, probes.c.latency_ms, probes.c.error_class,
+            probes.c.error, func.lead(probes.c.t).over(**following).label('next_t'),
+            func.lead(probes.c.up).over(**following).label('next_up')).where(
+            probes.c.target_id.in_(targets or [-1]), probes.c.t >= start - gap, probes.c.t < stop).subquery()
+
+    def probe_coverage(self, since, until, gap):
+        """Per probed instance: seconds of [since, until) covered up and down (a probe covers the time to the next
+        one, at most `gap` seconds), probes and failed probes in the window, latency, first and last run."""
+        start, stop, p = self._probe_windows(since, until, gap)
+        covered_to = case((p.c.next_t.is_(None), p.c.t + gap), (p.c.next_t - p.c.t > gap, p.c.t + gap),
+                          else_=p.c.next_t)
+        end = case((covered_to > stop, literal(stop)), else_=covered_to)
+        begin = case((p.c.t < start, literal(start)), else_=p.c.t)
+        seconds = case((end > begin, end - begin), else_=0)
+        inside = p.c.t >= start
+        totals = select(
+            p.c.target_id,
+            func.sum(case((p.c.up, seconds), else_=0)).label('up_s'),
+            func.sum(case((p.c.up, 0), else_=seconds)).label('down_s'),
+            func.sum(case((inside, 1), else_=0)).label('probes'),
+            func.sum(case((and_(inside, ~p.c.up), 1), else_=0)).label('failed'),
+            func.avg(case((and_(inside, p.c.up), p.c.latency_ms))).label('latency_avg'),
+            func.max(case((inside, p.c.latency_ms))).label('latency_max'),
+            func.min(case((inside, p.c.run_id))).label('first_run'),
+            func.max(case((inside, p.c.run_id))).label('last_run')).group_by(p.c.target_id).subquery()
+        query = select(totals, probe_targets.c.instance, probe_targets.c.host, probe_targets.c.engine).join(
+            probe_targets, probe_targets.c.id == totals.c.target_id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings() if row['up_s'] or row['down_s']]
+
+    def failed_probes(self, since, until, gap):
+        """The failed probes that cover part of [since, until), each with its next probe's time and outcome, in
+        order per instance."""
+        _start, _stop, p = self._probe_windows(since, until, gap)
+        query = select(p, probe_targets.c.instance, probe_targets.c.host).join(
+            probe_targets, probe_targets.c.id == p.c.target_id).where(~p.c.up).order_by(p.c.target_id, p.c.t)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     # ------------------------------------------------------------ the operating loop: alerts and schedules
     def info(self, key, default=None):
@@ -979,6 +923,23 @@ class Store:
         table = metadata.tables[table_name]
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(table).where(table.c.run_id == run_id)).scalar()
+
+
+def parse_stored(text):
+    from datetime import datetime
+    return as_utc_day(datetime.fromisoformat(text))
+
+
+def as_utc_day(value):
+    """The UTC midnight at or before `value` (naive means UTC)."""
+    from datetime import timezone
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _like_literal(text):
+    """`text` for a LIKE pattern with escape character backslash: its own %, _ and backslash taken literally."""
+    return text.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
 
 
 def _safe_url(url):

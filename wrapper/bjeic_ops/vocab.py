@@ -7,3 +7,5 @@ SEVERITIES = ('critical', 'warning', 'info')                  # most severe firs
 SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
 LEDGER_KINDS = ('os', 'db', 'network', 'cloud', 'backup')
 RUNNING, COMPLETE, INCOMPLETE = 'running', 'complete', 'incomplete'
+# Why a probe found a database down (module_utils/contract.PROBE_ERRORS says the same).
+PROBE_ERRORS = ('refused', 'timeout', 'auth', 'dns', 'network', 'tls', 'query', 'driver', 'error')

@@ -8,6 +8,7 @@
     changes   [{object, action, before, after}]                       change(...)
     rollback  {id, how: {module, args}} or None                       rollback(...)
     summary   {critical, warning, info}: how many findings of each    Findings.summary()
+    probes    [{instance, host, engine, target, up, latency_ms, ...}]  probe(...): a database's availability
 
 Ledger keys have one grammar: PREFIX:NAME[@HOST] (host:web01, netpolicy:web01, backup:etc@web01,
 db:orcl@db01, baseline:mlps3@web01, patch:web01, self:vm:i-0abc). The wrapper validates results against the
@@ -22,6 +23,8 @@ __metaclass__ = type
 SEVERITIES = ('critical', 'warning', 'info')
 LEDGER_KINDS = ('os', 'db', 'network', 'cloud', 'backup')
 C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C'}      # for commands whose output is parsed
+# Why a probe found a database down, in one word: the availability record counts and shows these.
+PROBE_ERRORS = ('refused', 'timeout', 'auth', 'dns', 'network', 'tls', 'query', 'driver', 'error')
 
 
 class ContractError(ValueError):
@@ -68,6 +71,20 @@ def change(obj, action, before=None, after=None, irreversible=None):
 def rollback(handle_id, module, args):
     """The handle that undoes this run's change: `bjeic-ops rollback` runs `module` with `args` on the host."""
     return {'id': handle_id, 'how': {'module': module, 'args': args}}
+
+
+def probe(instance, engine, target, up, latency_ms, at, host=None, version=None, server=None, error_class=None,
+          error=None):
+    """One availability probe of a database instance: reached and answered (`up`), or not and why (`error_class`
+    one of PROBE_ERRORS, `error` the driver's words without secrets). `instance` is the instance's label, `host` the
+    inventory host it belongs to when the probe runs elsewhere (the controller probes every instance)."""
+    if up == (error_class is not None):
+        raise ContractError('a probe of %s is up without an error class, or down with one' % instance)
+    if error_class is not None and error_class not in PROBE_ERRORS:
+        raise ContractError('probe error class %r is not one of %s' % (error_class, ', '.join(PROBE_ERRORS)))
+    return {'instance': instance, 'host': host, 'engine': engine, 'target': target, 'up': bool(up),
+            'latency_ms': int(round(latency_ms)), 'at': at, 'version': version, 'server': server,
+            'error_class': error_class, 'error': error}
 
 
 def grade(value, levels):

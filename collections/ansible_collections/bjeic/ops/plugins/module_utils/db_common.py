@@ -21,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import errno
+import socket
 import time
 
 from ansible.module_utils.basic import missing_required_lib
@@ -303,6 +305,74 @@ def ledger_item(facts):
     return contract.ledger_item('db', ledger_key(facts), attrs)
 
 
+# errno of an OSError in the exception chain -> class
+ERRNO_CLASSES = {errno.ECONNREFUSED: 'refused', errno.ETIMEDOUT: 'timeout', errno.EHOSTUNREACH: 'network',
+                 errno.ENETUNREACH: 'network', errno.ECONNRESET: 'network', errno.ECONNABORTED: 'network',
+                 errno.EPIPE: 'network'}
+# Words of a driver's message -> class, tried in this order (PyMySQL, python-oracledb and python-tds word the same
+# causes differently; the vendor codes are the documented ones).
+MESSAGE_CLASSES = (
+    ('access denied', 'auth'), ('login failed', 'auth'), ('ora-01017', 'auth'), ('ora-28000', 'auth'),
+    ('ora-01005', 'auth'), ('authentication', 'auth'),
+    ('timed out', 'timeout'), ('timeout', 'timeout'), ('ora-12170', 'timeout'),
+    ('connection refused', 'refused'), ('ora-12541', 'refused'), ('ora-12514', 'refused'), ('ora-12505', 'refused'),
+    ('ora-12528', 'refused'), ('ora-01033', 'refused'), ('ora-01034', 'refused'),
+    ('name or service not known', 'dns'), ('temporary failure in name resolution', 'dns'), ('getaddrinfo', 'dns'),
+    ('nodename nor servname', 'dns'), ('ora-12545', 'dns'),
+    ('no route to host', 'network'), ('network is unreachable', 'network'), ('lost connection', 'network'),
+    ('connection reset', 'network'), ('broken pipe', 'network'),
+    ('certificate', 'tls'), ('ssl', 'tls'), ('tls', 'tls'),
+)
+MYSQL_AUTH_CODES = (1044, 1045, 1698, 1251)   # access denied to a database / for a user, plugin refused
+
+
+FAILURE_PRIORITY = ('auth', 'dns', 'tls', 'refused', 'network', 'timeout')   # most telling first
+
+
+def chain(exc):
+    """The exception and what caused it, outermost first (a driver wraps the socket error it met)."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _class_of_one(exc):
+    if isinstance(exc, socket.gaierror):
+        return 'dns'
+    if isinstance(exc, socket.timeout):
+        return 'timeout'
+    if exc.__class__.__name__ == 'SSLError':
+        return 'tls'
+    if isinstance(exc, OSError) and ERRNO_CLASSES.get(exc.errno):
+        return ERRNO_CLASSES[exc.errno]
+    args = getattr(exc, 'args', ())
+    if args and isinstance(args[0], int) and args[0] in MYSQL_AUTH_CODES:
+        return 'auth'
+    text = str(exc).lower()
+    for words, error_class in MESSAGE_CLASSES:
+        if words in text:
+            return error_class
+    return None
+
+
+def failure_class(exc):
+    """Why a connection failed, in one word (contract.PROBE_ERRORS), from every link of the exception chain: the
+    most telling wins (python-tds retries a refused port until its timeout and raises TimeoutError from it)."""
+    found = set(filter(None, (_class_of_one(link) for link in chain(exc))))
+    return next((name for name in FAILURE_PRIORITY if name in found), 'error')
+
+
+def failure_text(exc):
+    """The driver's message, with the innermost cause when the outer one says little (a bare TimeoutError)."""
+    links = chain(exc)
+    text = error_text(links[0])
+    if len(links) > 1 and (not str(links[0]).strip() or len(str(links[0])) < 20):
+        text = '%s (%s: %s)' % (text, type(links[-1]).__name__, error_text(links[-1]))
+    return text[:300]
+
+
 def unreachable_finding(subject, error):
     return finding('db.unreachable', 'critical', subject, '%s: cannot connect: %s' % (subject, error), value=error)
 
@@ -333,15 +403,23 @@ def run_module(module, engine):
         module.fail_json(msg=str(exc))
     started = time.time()
     target = '%s:%s' % (params.get('login_unix_socket') or params['login_host'], params['login_port'])
+    label = params['name'] or engine.default_name(params)
+
+    def probe(up, **details):
+        """This connection counts for availability too: the same probe db_probe makes."""
+        return contract.probe(label, engine.ENGINE, target, up, (time.time() - started) * 1000, iso(
+            datetime.datetime.fromtimestamp(started, datetime.timezone.utc)), **details)
     try:
         connection = engine.connect(params)
     except Exception as exc:  # every driver has its own error classes; none carries the password
-        subject = 'db:%s@%s' % (params['name'] or engine.default_name(params), params['login_host'])
-        error = error_text(exc)
+        subject = 'db:%s@%s' % (label, params['login_host'])
+        error = failure_text(exc)
         module.exit_json(changed=False, available=False, ledger=[], database=None,
                          findings=[unreachable_finding(subject, '%s (%s)' % (error, target))],
+                         probes=[probe(False, error_class=failure_class(exc), error=error)],
                          thresholds=public_thresholds(thresholds),
                          msg='%s: cannot connect to %s: %s' % (subject, target, error))
+    connected = probe(True)
     try:
         facts = engine.collect(connection, params, utc_now())
     except CollectError as exc:
@@ -350,9 +428,10 @@ def run_module(module, engine):
     finally:
         connection.close()
     facts['collected_seconds'] = round(time.time() - started, 3)
+    connected.update(version=facts.get('version'), server=facts.get('server'))
     findings = Evaluation(facts, thresholds, limits).run()
     item = ledger_item(facts)
     summary = '%s: %s %s, %d finding(s)' % (item['key'], facts.get('product') or engine.ENGINE, facts.get('version'),
                                             len(findings))
     module.exit_json(changed=False, available=True, database=facts, ledger=[item], findings=findings,
-                     thresholds=public_thresholds(thresholds), msg=summary)
+                     probes=[connected], thresholds=public_thresholds(thresholds), msg=summary)

@@ -91,6 +91,11 @@ def quote_name(name):
     return '[%s]' % name.replace(']', ']]')
 
 
+# The availability probe's one trivial query: the server's own name and version.
+PROBE_SQL = ("SELECT CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)) AS server, "
+             "CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version")
+
+
 def default_name(params):
     """The ledger label when `name` is not given and the server cannot tell (it is unreachable)."""
     return 'mssql'   # the instance name is known only once connected
@@ -99,7 +104,7 @@ def default_name(params):
 def connect(params):
     options = dict(dsn=params['login_host'], port=params['login_port'], database=params['login_database'],
                    user=params['login_user'], password=params['login_password'], login_timeout=params['connect_timeout'],
-                   timeout=300, autocommit=True)
+                   timeout=params.get('read_timeout') or 300, autocommit=True)
     if params.get('ca_cert'):
         options.update(cafile=params['ca_cert'], validate_host=params['check_hostname'])
     return pytds.connect(**options)

@@ -71,6 +71,10 @@ def queries(window_hours):
     ]
 
 
+# The availability probe's one trivial query: the server's own name and version.
+PROBE_SQL = 'SELECT @@hostname AS server, VERSION() AS version'
+
+
 def default_name(params):
     """The ledger label when `name` is not given and the server cannot tell (it is unreachable)."""
     return 'mysql-%s' % params['login_port']
@@ -85,7 +89,7 @@ def connect(params):
     return pymysql.connect(
         host=params['login_host'], port=params['login_port'], user=params['login_user'],
         password=params['login_password'] or '', unix_socket=params.get('login_unix_socket'),
-        connect_timeout=params['connect_timeout'], read_timeout=300, charset='utf8mb4', autocommit=True, **ssl)
+        connect_timeout=params['connect_timeout'], read_timeout=params.get('read_timeout') or 300, charset='utf8mb4', autocommit=True, **ssl)
 
 
 def key_values(rows):

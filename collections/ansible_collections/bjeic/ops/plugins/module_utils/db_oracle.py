@@ -73,6 +73,10 @@ def queries(window_hours):
     ]
 
 
+# The availability probe's one trivial query (USERENV needs no privilege); the version comes from the handshake.
+PROBE_SQL = "SELECT SYS_CONTEXT('USERENV', 'SERVER_HOST') AS server, NULL AS version FROM dual"
+
+
 def default_name(params):
     """The ledger label when `name` is not given and the server cannot tell (it is unreachable)."""
     return params['service_name']
@@ -85,7 +89,10 @@ def connect(params):
     if params.get('tcps'):
         options.update(protocol='tcps', wallet_location=params.get('wallet_location'),
                        wallet_password=params.get('wallet_password'), ssl_server_cert_dn=params.get('ssl_server_cert_dn'))
-    return oracledb.connect(**dict((k, v) for k, v in options.items() if v is not None))
+    connection = oracledb.connect(**dict((k, v) for k, v in options.items() if v is not None))
+    if params.get('read_timeout'):
+        connection.call_timeout = int(params['read_timeout'] * 1000)   # milliseconds, per round trip
+    return connection
 
 
 def facts(results, context):

@@ -98,6 +98,15 @@ findings:
   returned: always
   type: list
   elements: dict
+probes:
+  description:
+    - This connection as an availability probe (result contract), shaped as M(bjeic.ops.db_probe) returns them - up
+      with the time the connection took, or down with the class of the failure.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{instance: orders, host: null, engine: mysql, target: 'db03:3306', up: true, latency_ms: 18,
+            at: '2026-12-06T07:00:00Z', version: 10.11.6, server: db03, error_class: null, error: null}]
 thresholds:
   description: Thresholds in force.
   returned: always

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: bjeic.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: db_instances
+short_description: The database instances of a group of hosts, as one list for M(bjeic.ops.db_probe)
+version_added: 0.5.0
+description:
+  - Reads each host's C(db_ledger_instances) (the list the db_ledger role reads), merges its C(db_ledger_defaults)
+    under every instance, names the host in C(host) and defaults C(login_host) to the host's C(ansible_host) (or its
+    inventory name), and keeps only the options the probe takes (thresholds and other ledger settings are dropped).
+  - So one probe call on the controller covers every instance of every database host, with the connection settings
+    and vaulted passwords the ledgers already use.
+positional: hosts
+options:
+  _input:
+    description: C(hostvars).
+    type: dict
+    required: true
+  hosts:
+    description: The hosts whose instances to list, usually C(groups['databases']).
+    type: list
+    elements: str
+    required: true
+author:
+  - bjeic.ops maintainers (@bjeic-ops)
+'''
+
+EXAMPLES = r'''
+- name: Probe every instance of the databases group in one call
+  bjeic.ops.db_probe:
+    instances: "{{ hostvars | bjeic.ops.db_instances(groups['databases'] | default([])) }}"
+'''
+
+RETURN = r'''
+_value:
+  description: One dict per instance, in host order, with C(host) set.
+  type: list
+  elements: dict
+'''
+
+from ansible.errors import AnsibleFilterError
+
+# The options of bjeic.ops.db_probe's `instances` entries (a unit test holds the two equal).
+PROBE_OPTIONS = ('engine', 'name', 'host', 'login_host', 'login_port', 'login_user', 'login_password',
+                 'connect_timeout', 'login_unix_socket', 'service_name', 'login_database', 'ca_cert', 'client_cert',
+                 'client_key', 'check_hostname', 'tcps', 'wallet_location', 'wallet_password', 'ssl_server_cert_dn')
+
+
+def db_instances(hostvars, hosts):
+    out = []
+    for host in hosts or []:
+        variables = hostvars[host]
+        defaults = variables.get('db_ledger_defaults') or {}
+        instances = variables.get('db_ledger_instances') or []
+        if not isinstance(instances, list) or not isinstance(defaults, dict):
+            raise AnsibleFilterError('host %s: db_ledger_instances must be a list of dicts and db_ledger_defaults a '
+                                     'dict' % host)
+        for index, instance in enumerate(instances):
+            if not isinstance(instance, dict) or not instance.get('engine'):
+                raise AnsibleFilterError('host %s: db_ledger_instances[%d] must be a dict with an engine' % (host, index))
+            merged = dict(defaults)
+            merged.update(instance)
+            entry = dict((key, value) for key, value in merged.items() if key in PROBE_OPTIONS)
+            entry['host'] = host
+            entry.setdefault('login_host', variables.get('ansible_host') or host)
+            out.append(entry)
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'db_instances': db_instances}

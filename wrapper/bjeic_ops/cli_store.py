@@ -1,0 +1,78 @@
+"""The record itself on the command line: `bjeic-ops availability` (database availability as time, and the outages)
+and `bjeic-ops store info | compact` (what the store holds, and its retention)."""
+from datetime import timedelta
+
+from . import BjeicOpsError, availability
+from .reports import outage_row
+from .store_schema import RETENTION_DAYS
+from .times import as_utc, day, month_bounds, now, parse_local
+
+READING = {('store', 'info'), 'availability'}
+
+
+def add_parsers(sub, output_options, whole_number):
+    avl = sub.add_parser('availability', help='database availability (数据库可用性) as time from the probes, and the '
+                                              'outages')
+    which = avl.add_mutually_exclusive_group()
+    which.add_argument('--month', help='YYYY-MM, local (default: the current month)')
+    which.add_argument('--from', dest='period_from', metavar='DATE', help='first day, YYYY-MM-DD (local); with --to')
+    avl.add_argument('--to', dest='period_to', metavar='DATE', help='last day, YYYY-MM-DD (local)')
+    avl.add_argument('--outages', action='store_true', help='list the outages instead of the instances')
+    avl.add_argument('--probe-gap', type=whole_number(1, 1440), default=int(availability.MAX_GAP.total_seconds() // 60),
+                     metavar='MINUTES', help='a probe covers at most this long after it; beyond is unmeasured '
+                                             '(default %(default)s)')
+    output_options(avl)
+    sto = sub.add_parser('store', help='what the store holds, and its retention (数据保留)')
+    sto_sub = sto.add_subparsers(dest='action', required=True)
+    sto_sub.add_parser('info', help='rows per table, schema version, retention and where compaction stopped')
+    cmp_ = sto_sub.add_parser('compact', help='thin the ledger\'s run-to-run state older than the retention (nightly job)')
+    cmp_.add_argument('--keep-days', type=whole_number(7, 3660), default=RETENTION_DAYS,
+                      help='full detail for this many days (default %(default)s)')
+    cmp_.add_argument('--vacuum', action='store_true', help='then give the freed space back to the file system '
+                                                           '(rewrites an SQLite file: needs as much free space again)')
+
+
+def window(args):
+    """[since, until) of the --month or --from/--to given (default: this month so far)."""
+    if args.period_from or args.period_to:
+        if not (args.period_from and args.period_to):
+            raise BjeicOpsError('give --from and --to together (local dates, YYYY-MM-DD)')
+        since = as_utc(parse_local(args.period_from, '--from %s' % args.period_from))
+        until = as_utc(parse_local(args.period_to, '--to %s' % args.period_to))
+        if len(args.period_to) <= 10:
+            until += timedelta(days=1)
+        if until <= since:
+            raise BjeicOpsError('--to %s is not after --from %s' % (args.period_to, args.period_from))
+        return since, until
+    return month_bounds(args.month or now().astimezone().strftime('%Y-%m'))
+
+
+def cmd_availability(args, store, show):
+    since, until = window(args)
+    gap = timedelta(minutes=args.probe_gap)
+    if args.outages:
+        rows = [outage_row(o) for o in availability.outages(store, since, until, gap)]
+    else:
+        rows = [i.row() for i in availability.per_instance(store, since, until, gap)]
+    if not rows and args.format == 'table':
+        print('no %s between %s and %s: is playbooks/db_probe.yml scheduled (schedules.yml, db-availability)?' % (
+            'outage' if args.outages else 'probe', day(since), day(until - timedelta(seconds=1))))
+        return 0
+    show(rows, args.format, args.out, args.lang)
+    return 0
+
+
+def cmd_store(args, store, show):
+    if args.action == 'info':
+        marked = store.info('ledger_compacted_until')
+        print('store schema %s; ledger state kept in full for %d days; compacted until %s' % (
+            store.version(), RETENTION_DAYS, marked or 'never (run `bjeic-ops store compact`)'))
+        show([{'table': name, 'rows': count} for name, count in store.table_sizes().items()], 'table', None, 'en')
+        return 0
+    done = store.compact(keep_days=args.keep_days)
+    print('compacted %d day(s) up to %s: %d observation(s) thinned, %d cut to what reports read' % (
+        done['days'], day(done['until']), done['thinned'], done['slimmed']))
+    if args.vacuum:
+        store.vacuum()
+        print('space given back to the file system')
+    return 0
