@@ -161,8 +161,8 @@ class Fleet:
 
     def db_down(self, instance, error_class):
         subject = 'db:%s@%s' % (instance, instance)
-        error = {'refused': "(2003, \"Can't connect to MySQL server on '%s' ([Errno 111] Connection refused)\")",
-                 'auth': "(1045, \"Access denied for user 'mon'@'ctl' (using password: YES)\")"}[error_class] % instance
+        error = {'refused': "(2003, \"Can't connect to MySQL server on '%s' ([Errno 111] Connection refused)\")" % instance,
+                 'auth': "(1045, \"Access denied for user 'mon'@'ctl' (using password: YES)\")"}[error_class]
         return 'bjeic.ops.mysql_ledger', {
             'changed': False, 'available': False, 'ledger': [], 'database': None,
             'findings': [{'check': 'db.unreachable', 'severity': 'critical', 'subject': subject, 'value': error,

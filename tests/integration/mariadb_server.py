@@ -50,6 +50,16 @@ class MariaDB:
         user = ['--user=%s' % self.user] if self.user else []
         subprocess.run([self.installer, '--no-defaults', '--datadir=%s' % self.datadir, '--skip-test-db',
                         '--auth-root-authentication-method=normal'] + user, check=True, capture_output=True)
+        return self.resume()
+
+    def halt(self):
+        """Stop the server (as a crash or an operator would), keeping its data for resume()."""
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+    def resume(self):
+        """Start the server on its data directory and port; returns when it answers."""
+        user = ['--user=%s' % self.user] if self.user else []
         self.process = subprocess.Popen(
             [self.server, '--no-defaults', '--datadir=%s' % self.datadir, '--socket=%s' % self.socket,
              '--port=%d' % self.port, '--bind-address=127.0.0.1', '--log-error=%s' % self.error_log,

@@ -1,6 +1,8 @@
-"""The acceptance report on a store filled by real runs (daily inspections of this machine, database ledgers of the
-tests' MariaDB - once up, once with a wrong password -, a recorded file change with and without a ticket, a monthly
-report written) moved back to their days, and incidents recorded with --at in the past. Two periods: October, where
+"""The acceptance report on a store filled by real runs (daily inspections of this machine, database ledgers and
+availability probes of the tests' MariaDB - up, and with a wrong password -, a recorded file change with and without a
+ticket, a monthly report written) moved back to their days, and incidents recorded with --at in the past. Availability
+is time, so the two real probes are laid every 5 minutes over each period (October all up; September with a 50-minute
+outage of the wrong-password probe). Two periods: October, where
 each of these obligations is met, and September, where each is not; the verdicts and their evidence ids are
 asserted. Then the operation report of an incident, and the delivery set with its manifest and ISO image."""
 import json
@@ -11,10 +13,10 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from bjeic_ops import acceptance
-from bjeic_ops.store import changes, findings, host_results, ledger_items, runs
+from bjeic_ops.store import changes, epoch, findings, host_results, ledger_items, probes, runs
 from mariadb_server import serve
 
 PASSWORD = 'Acc#ept;pw'
@@ -48,6 +50,25 @@ def move_run(store, run_id, when):
         conn.execute(update(runs).where(runs.c.id == run_id).values(started_at=when, finished_at=when + timedelta(minutes=1)))
         for table, column in ((host_results, 'at'), (findings, 'at'), (ledger_items, 'seen_at'), (changes, 'at')):
             conn.execute(update(table).where(table.c.run_id == run_id).values({column: when + timedelta(seconds=30)}))
+        conn.execute(update(probes).where(probes.c.run_id == run_id).values(t=epoch(when + timedelta(seconds=30))))
+
+
+def real_probe(store, run_id):
+    with store.engine.begin() as conn:
+        row = dict(conn.execute(select(probes).where(probes.c.run_id == run_id)).mappings().one())
+    row.pop('id')
+    return row
+
+
+def lay_probes(store, good, bad, since, until, down=()):
+    """The real probe `good` (or `bad` where the time is in [down[0], down[1])) every 5 minutes over [since, until): a
+    period's worth of probing from two real probes."""
+    rows, at = [], since
+    while at < until:
+        rows.append(dict(bad if down and down[0] <= at < down[1] else good, t=epoch(at)))
+        at += timedelta(minutes=5)
+    with store.engine.begin() as conn:
+        conn.execute(insert(probes), rows)
 
 
 def last_run(store):
@@ -84,6 +105,18 @@ def filled(mariadb, module_cli, tmp_path_factory):
     assert '1 critical' in done.stdout
     move_run(store, last_run(store), SEP1 + timedelta(days=1, hours=1))
     made['db_down'] = last_run(store)
+    made['probe_up'] = run(OCT1 - timedelta(days=2), 'db_probe.yml', '-i', good)
+    done = cli('run', 'db_probe.yml', '-i', wrong)
+    assert '1 critical' in done.stdout
+    move_run(store, last_run(store), OCT1 - timedelta(days=2))
+    made['probe_down'] = last_run(store)
+    [down] = store.failed_probes(OCT1 - timedelta(days=3), OCT1 - timedelta(days=1), 900)
+    assert (down['instance'], down['host'], down['error_class']) == ('shop', 'dbhost', 'auth')
+    up, down = real_probe(store, made['probe_up']), real_probe(store, made['probe_down'])
+    lay_probes(store, up, down, datetime(2026, 10, 1, tzinfo=timezone.utc), datetime(2026, 10, 3, tzinfo=timezone.utc))
+    lay_probes(store, up, down, datetime(2026, 9, 1, tzinfo=timezone.utc),
+               datetime(2026, 9, 3, tzinfo=timezone.utc), down=(datetime(2026, 9, 2, 10, tzinfo=timezone.utc),
+                                                                datetime(2026, 9, 2, 10, 50, tzinfo=timezone.utc)))
     target = base / 'app.conf'
     made['change_oct'] = run(OCT1 + timedelta(hours=2), str(playbook), '-i', good, '--ticket', 'CHG-2026-101',
                              '-e', 'setting_file=%s' % target, '-e', 'setting=a')
@@ -109,9 +142,9 @@ def test_each_obligation_met_in_october_with_its_evidence(filled):
     assert all('run#%d' % n in days['evidence'] for n in made['daily'])
     hosts = row(report, 'ob_inspection_hosts')
     assert hosts['verdict'] == 'not_met' and 'dbhost' in hosts['observed'].text('en')   # dbhost is never inspected
-    db = row(report, 'ob_db_availability', 'shop@')
-    assert db['verdict'] == 'met' and 'run#%d' % made['db_up'] in db['evidence']
-    assert db['observed'].text('en').startswith('100 %')
+    db = row(report, 'ob_db_availability', 'shop@dbhost')
+    assert db['verdict'] == 'met' and 'run#%d' % made['probe_up'] in db['evidence']
+    assert db['observed'].text('en').startswith('100 % (down 0 min, unmeasured 0 min')
     tickets = row(report, 'ob_change_tickets')
     [change] = store.changes(run_id=made['change_oct'])
     assert tickets['verdict'] == 'met' and 'change#%d' % change['id'] in tickets['evidence']
@@ -135,8 +168,9 @@ def test_each_obligation_not_met_in_september_and_a_stage_report_says_not_yet(fi
     days = row(report, 'ob_inspection_days')
     assert days['verdict'] == 'not_met' and '1 of 2 days' in days['observed'].text('en')
     assert '2026-09-02' in days['observed'].text('en') and 'run#%d' % made['daily_sep'] in days['evidence']
-    db = row(report, 'ob_db_availability', 'shop@')
-    assert db['verdict'] == 'not_met' and db['observed'].text('en').startswith('50 %')
+    db = row(report, 'ob_db_availability', 'shop@dbhost')
+    # 50 minutes of the laid wrong-password probe, and 4.5 of the real ledger read with it moved to 04:00:30
+    assert db['verdict'] == 'not_met' and 'down 54.5 min, unmeasured 0 min' in db['observed'].text('en')
     tickets = row(report, 'ob_change_tickets')
     [change] = store.changes(run_id=made['change_sep'])
     assert tickets['verdict'] == 'not_met' and tickets['evidence'] == 'without ticket: change#%d' % change['id']

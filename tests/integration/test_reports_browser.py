@@ -19,7 +19,8 @@ def add_run(store, playbook, at, rows):
     run_id = store.begin_run(playbook)
     for table, items in rows.items():
         for row in items:
-            row.update(run_id=run_id, **{'seen_at' if table == 'ledger_items' else 'at': at})
+            row.update(run_id=run_id)
+            row.setdefault('seen_at' if table == 'ledger_items' else 'at', at)
     store.write_batch(rows)
     store.finish_run(run_id, COMPLETE, 'successful', 0)
     with store.engine.begin() as conn:
@@ -29,6 +30,12 @@ def add_run(store, playbook, at, rows):
 
 def result(host, module='bjeic.ops.linux_inspect', status='ok'):
     return {'host': host, 'task': 'Inspect the host in one call', 'module': module, 'status': status, 'changed': False}
+
+
+def probe(instance, host, at, up, error_class=None):
+    return {'instance': instance, 'host': host, 'engine': 'oracle', 'target': '%s:1521' % host, 'at': at, 'up': up,
+            'latency_ms': 20, 'error_class': None if up else error_class, 'error': None if up else 'ORA-12170',
+            'version': '19.0.0.0.0'}
 
 
 def finding(host, check, severity, subject='/'):
@@ -57,13 +64,17 @@ def month(tmp_path_factory):
         add_run(store, 'playbooks/backup_verify.yml', DAY + timedelta(days=day), {'ledger_items': [
             {'host': 'db01', 'kind': 'backup', 'key': 'dbbackup:orders@db01',
              'attrs': {'state': {'restore': {'ok': ok}}}}]})
-    # Probes: orcl answers 999 times and fails once (99.9 %, on target); shop fails 2 of 100.
-    add_run(store, 'playbooks/db_ledger.yml', DAY, {'ledger_items': [
-        {'host': 'db01', 'kind': 'db', 'key': 'db:orcl@db01.gov', 'attrs': {}} for _ in range(999)] + [
-        {'host': 'db02', 'kind': 'db', 'key': 'db:shop@db02', 'attrs': {}} for _ in range(98)],
-        'findings': [finding('db01', 'db.unreachable', 'critical', 'db:orcl@10.0.0.5'),
-                     finding('db02', 'db.unreachable', 'critical', 'db:shop@10.0.0.6'),
-                     finding('db02', 'db.unreachable', 'critical', 'db:shop@10.0.0.6')]})
+    # Probes every 5 minutes of the month: orcl down 40 minutes (99.91 %, on target), hr down 3 hours (not), shop
+    # probed only for its first 10 days (the rest unmeasured: the record cannot tell).
+    since, until = reports.month_window('2026-10')
+    probes = []
+    for n in range(int((until - since).total_seconds() // 300)):
+        at = since + timedelta(minutes=5 * n)
+        probes.append(probe('orcl', 'db01', at, not 600 <= n < 608, 'timeout'))
+        probes.append(probe('hr', 'db01', at, not 1000 <= n < 1036, 'auth'))
+        if at < since + timedelta(days=10):
+            probes.append(probe('shop', 'db02', at, True))
+    add_run(store, 'playbooks/db_probe.yml', DAY, {'probes': probes})
     add_run(store, 'playbooks/harden.yml', DAY + timedelta(days=1), {'changes': [
         {'host': 'web01', 'task': 'Enforce', 'module': 'bjeic.ops.linux_harden', 'object': '/etc/ssh/sshd_config',
          'action': 'edit', 'rollback': {'id': 'bk-1'}}]})
@@ -106,8 +117,15 @@ def test_monthly_report_renders_its_figures_and_charts(month):
         hardening = page.rows('hardening')
         assert [r['cells'][:5] for r in hardening] == [['database', '1', '2', '2', '100'], ['web', '1', '3', '2', '66.67']]
         availability = dict((r['cells'][0], r) for r in page.rows('availability'))
-        assert availability['orcl']['cells'][2:5] == ['1000', '1', '99.9'] and availability['orcl']['tone'] == ''
-        assert availability['shop']['cells'][4:6] == ['98', '否'] and availability['shop']['tone'] == 'tone-bad'
+        # instance, host, engine, probes, failed, down, unmeasured, availability, mean and max latency, meets
+        assert availability['orcl']['cells'][3:8] == ['8928', '8', '40', '0', '99.91']
+        assert availability['orcl']['cells'][-1] == '是' and availability['orcl']['tone'] == ''
+        assert availability['hr']['cells'][4:8] == ['36', '180', '0', '99.6']
+        assert availability['hr']['cells'][-1] == '否' and availability['hr']['tone'] == 'tone-bad'
+        assert availability['shop']['cells'][5:8] == ['0', '30230', '100']
+        assert availability['shop']['cells'][-1] == '无法判定' and availability['shop']['tone'] == 'tone-warn'
+        outages = [r['cells'] for r in page.rows('outages')]
+        assert [(o[0], o[4], o[5]) for o in outages] == [('orcl', '40', 'timeout'), ('hr', '180', 'auth')]
         incident_rows = dict((r['cells'][0], r) for r in page.rows('incidents'))
         assert incident_rows[str(late)]['cells'][-1] == '已超时'
         assert incident_rows[str(late)]['background'] == 'rgb(251, 227, 224)'

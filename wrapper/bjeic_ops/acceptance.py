@@ -242,7 +242,7 @@ def patches(store, since, until, _at, book, _inventory):
     patch = [c for c in reports.changes_between(store, since, until) if c['module'] in PATCH_MODULES]
     rolled = [c for c in patch if c['action'] == 'rollback']
     applied = [c for c in patch if c['action'] != 'rollback']
-    planned = store.observations('os', since, until, prefix='patch:', state_only=True)
+    planned = store.observations('os', since, until, prefix=reports.PATCH_KEYS, state_only=True)
     observed = Phrase('obs_patches', len(applied), len(set(c['host'] for c in applied)), len(rolled))
     if applied:
         verdict = 'met'

@@ -34,6 +34,7 @@ class RunStats:
     changed: int = 0
     findings: dict = field(default_factory=lambda: {'critical': 0, 'warning': 0, 'info': 0})
     current_task: str = ''
+    reasons: dict = field(default_factory=dict)          # host -> 'task: message' of its failure, for the operator
 
     @property
     def hosts_total(self):
@@ -115,6 +116,9 @@ class Ingestor:
             self.stats.hosts_failed.add(host)
         elif status == 'unreachable':
             self.stats.hosts_unreachable.add(host)
+        if host in self.stats.hosts_failed | self.stats.hosts_unreachable and host not in self.stats.reasons:
+            words = self.redactor.text(str(res.get('msg') or '')).strip().splitlines()
+            self.stats.reasons[host] = '%s: %s' % (data.get('task', '') or '?', (words[0] if words else '')[:300])
         changed = bool(res.get('changed'))
         self.stats.changed += changed
         self._add('host_results', {

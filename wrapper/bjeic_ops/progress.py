@@ -24,7 +24,7 @@ class PlainProgress:
         news = (stats.hosts_failed | stats.hosts_unreachable) - self._reported
         for host in sorted(news):
             state = 'unreachable' if host in stats.hosts_unreachable else 'failed'
-            print('host %s %s' % (printable(host), state), file=self.stream, flush=True)
+            print('host %s %s%s' % (printable(host), state, reason(stats, host)), file=self.stream, flush=True)
         self._reported |= news
         if time.monotonic() - self._last >= 10:
             self._last = time.monotonic()
@@ -66,6 +66,17 @@ class RichProgress:
         else:
             self.live.update('')
         self.live.stop()
+        if stats is not None:
+            from rich.text import Text
+            for host in sorted(stats.hosts_failed | stats.hosts_unreachable):
+                state = 'unreachable' if host in stats.hosts_unreachable else 'failed'
+                self.console.print(Text('host %s %s%s' % (printable(host), state, reason(stats, host))))
+
+
+def reason(stats, host):
+    """': task: message' of a host's failure, when the run saw one."""
+    why = stats.reasons.get(host)
+    return ' (%s)' % printable(why) if why else ''
 
 
 def summary_line(stats):

@@ -18,6 +18,7 @@ from .vocab import COMPLETE, SEVERITIES
 DAILY_PLAYBOOK = 'daily_inspection.yml'
 AVAILABILITY_TARGET = db_availability.TARGET
 DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
+PATCH_KEYS = ('patch:', 'patch@')    # patch:HOST; stores written before 0.2 hold patch@HOST
 LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened
 
 
@@ -228,7 +229,7 @@ def monthly(store, month, inventory=None):
                 note='note_groups' if not inventory else None),
         Section('sec_patch', ident='patch', columns=['host', 'backend', 'pending', 'pending_security', 'unfinished',
                                                      'last_transaction', 'patch_changes'],
-                rows=patch_status(store.observations('os', since, until, prefix='patch:', newest=True), changes)),
+                rows=patch_status(store.observations('os', since, until, prefix=PATCH_KEYS, newest=True), changes)),
         Section('sec_backup', ident='backup', columns=['key', 'host', 'tests', 'passed', 'success_pct', 'last_failure'],
                 rows=backups, tones=['bad' if r['passed'] < r['tests'] else None for r in backups]),
         Section('sec_backups_taken', ident='backups-taken',
@@ -309,8 +310,7 @@ def hardening_by_group(items, groups):
 def patch_status(items, changes):
     patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith(('linux_patch', 'win_patch')))
     rows = []
-    # patch:HOST; stores written before 0.2 hold patch@HOST
-    for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith(('patch:', 'patch@'))).items()):
+    for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith(PATCH_KEYS)).items()):
         attrs, state = item['attrs'], item['attrs'].get('state') or {}
         rows.append({'host': item['host'], 'backend': attrs.get('backend'), 'pending': state.get('pending'),
                      'pending_security': state.get('pending_security'), 'unfinished': state.get('unfinished_transactions'),

@@ -14,7 +14,7 @@ import sqlite3
 import time
 import uuid
 
-from sqlalchemy import and_, case, create_engine, event, func, insert, literal, select, update
+from sqlalchemy import and_, case, create_engine, event, func, insert, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import BjeicOpsError, sqlite_file
@@ -108,7 +108,7 @@ _READERS = {'version', 'store_id', 'get_run', 'run_by_uuid', 'list_runs', 'host_
             'get_incident', 'incidents', 'incident_events', 'watches', 'get_watch', 'latest_imports', 'cloud_events',
             'history', 'get_change', 'count', 'backups', 'notifications', 'schedule_events', 'alert_states', 'info',
             'finished_runs_after', 'latest_findings_by_playbook_host', 'probe_coverage', 'failed_probes', 'operations',
-            'runs_touching', 'documents', 'hosts_reached', 'change_count', 'table_sizes'}
+            'runs_touching', 'documents', 'hosts_reached', 'change_count', 'table_sizes', 'probe_rows'}
 
 
 def busy_timeout():
@@ -567,13 +567,14 @@ class Store:
 
     def observations(self, kind, since, until, prefix=None, newest=False, state_only=False):
         """Ledger items of `kind` seen by complete runs in [since, until), oldest first, with the run's check_mode.
-        `prefix`: keys that start with it (baseline:, patch:). `newest`: only each key's newest observation in the
+        `prefix`: keys that start with it, or with one of a tuple of them (baseline:, patch:). `newest`: only each key's newest observation in the
         window. `state_only`: attrs hold only `state` (the configurations are not read: counting restore tests of
         a year needs no configuration)."""
         where = [runs.c.state == COMPLETE, ledger_items.c.kind == kind, ledger_items.c.seen_at >= since,
                  ledger_items.c.seen_at < until]
         if prefix:
-            where.append(ledger_items.c.key.like(_like_literal(prefix) + '%', escape='\\'))
+            prefixes = (prefix,) if isinstance(prefix, str) else prefix
+            where.append(or_(*[ledger_items.c.key.like(_like_literal(p) + '%', escape='\\') for p in prefixes]))
         joined = ledger_items.join(runs, runs.c.id == ledger_items.c.run_id)
         if newest:
             last = select(func.max(ledger_items.c.id)).select_from(joined).where(*where).group_by(ledger_items.c.key)
@@ -800,6 +801,14 @@ class Store:
             probes.c.error, func.lead(probes.c.t).over(**following).label('next_t'),
             func.lead(probes.c.up).over(**following).label('next_up')).where(
             probes.c.target_id.in_(targets or [-1]), probes.c.t >= start - gap, probes.c.t < stop).subquery()
+
+    def probe_rows(self, run_id):
+        """The probes a run recorded, with their instance's label, host, engine and target."""
+        query = select(probes, probe_targets.c.instance, probe_targets.c.host, probe_targets.c.engine,
+                       probe_targets.c.target).join(probe_targets, probe_targets.c.id == probes.c.target_id).where(
+            probes.c.run_id == run_id).order_by(probes.c.id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def probe_coverage(self, since, until, gap):
         """Per probed instance: seconds of [since, until) covered up and down (a probe covers the time to the next

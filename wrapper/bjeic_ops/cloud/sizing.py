@@ -41,7 +41,9 @@ def _next_size(needed, sizes):
 
 
 def host_series(observations):
-    """host key -> {samples: [{at, cpu, mem, disk, mount}], cpu_count, memory_bytes} from os ledger items."""
+    """host key -> {samples: [{at, cpu, mem, disk, mount}], cpu_count, memory_bytes} from os ledger items: one sample
+    per host and day, the day's last (an extra run on a busy day does not weigh twice, and the store's retention,
+    which keeps a day's last state, gives the same answer)."""
     series = {}
     for item in observations:
         if item.get('check_mode'):
@@ -56,14 +58,18 @@ def host_series(observations):
         usage = [f for f in state.get('filesystems') or [] if f.get('used_pct') is not None
                  and f['mountpoint'] not in readonly]
         fullest = max(usage, key=lambda f: f['used_pct']) if usage else None
-        entry = series.setdefault(item['key'], {'host': item['host'], 'samples': []})
+        entry = series.setdefault(item['key'], {'host': item['host'], 'days': {}})
         entry.update(cpu_count=cpus, memory_bytes=total)   # the newest size wins
-        entry['samples'].append({
-            'at': as_utc(item['seen_at']),
+        at = as_utc(item['seen_at'])
+        entry['days'][at.date()] = {
+            'at': at,
             'cpu': round(load / cpus, 3) if load is not None else None,
             'mem': round(100.0 * (total - available) / total, 1) if total and available is not None else None,
             'mem_used': total - available if total and available is not None else None,
-            'disk': fullest['used_pct'] if fullest else None, 'mount': fullest['mountpoint'] if fullest else None})
+            'disk': fullest['used_pct'] if fullest else None, 'mount': fullest['mountpoint'] if fullest else None}
+    for entry in series.values():
+        days = entry.pop('days')
+        entry['samples'] = [days[day] for day in sorted(days)]
     return series
 
 
