@@ -122,3 +122,31 @@ def test_a_probe_without_a_host_belongs_to_the_task_host_and_check_runs_keep_the
     store.finish_run(run_id, COMPLETE, 'successful', 0)
     [outage] = availability.outages(store, DAY, DAY + timedelta(hours=1))
     assert (outage['instance'], outage['host'], outage['error_class']) == ('orders', 'db03', 'auth')
+
+
+def test_summed_days_answer_exactly_as_the_probes_do_and_a_late_probe_is_summed_again(store):
+    from bjeic_ops import store_probes
+    from bjeic_ops.store import epoch
+    # 5-minute probes over three days; an outage across midnight (23:40 to 00:30) and a gap in probing on day 2
+    for at in every(5, DAY, DAY + timedelta(days=3)):
+        if DAY + timedelta(days=2, hours=3) <= at < DAY + timedelta(days=2, hours=5):
+            continue
+        down = DAY + timedelta(hours=23, minutes=40) <= at < DAY + timedelta(days=1, minutes=30)
+        record(store, [probe('orders', at, up=not down, error_class='refused')], at)
+    windows = [(DAY + timedelta(hours=13, minutes=17), DAY + timedelta(days=2, hours=5, minutes=43)),
+               (DAY, DAY + timedelta(days=3)), (DAY + timedelta(hours=23), DAY + timedelta(days=1, hours=1))]
+    raw = [[r.row() for r in availability.per_instance(store, a, b)] for a, b in windows]
+    done = store.compact(at=DAY + timedelta(days=3, hours=3))
+    assert done['probe_days'] == 3
+    with store.engine.connect() as conn:
+        assert store_probes.aggregated(conn) == (epoch(DAY + timedelta(days=3)), 900)
+    summed = [[r.row() for r in availability.per_instance(store, a, b)] for a, b in windows]
+    assert summed == raw
+    assert raw[2][0]['down_minutes'] == 50.0 and raw[1][0]['unmeasured_minutes'] == 120 - 10
+    # A probe replayed late into a summed day (a spool): its day is summed again, and the answer follows it.
+    late = DAY + timedelta(days=2, hours=4)
+    record(store, [probe('orders', late, up=False, error_class='timeout')], late)
+    with store.engine.connect() as conn:
+        by_days = store_probes.totals(conn, epoch(DAY), epoch(DAY + timedelta(days=3)), 900)
+        by_probes = store_probes.raw_totals(conn, epoch(DAY), epoch(DAY + timedelta(days=3)), 900)
+    assert by_days == by_probes and by_days[1]['failed'] == 10 + 1

@@ -239,10 +239,10 @@ def _compliance(items):
 
 
 def patches(store, since, until, _at, book, _inventory):
-    patch = [c for c in reports.changes_between(store, since, until) if c['module'] in PATCH_MODULES]
+    patch = store.changes(since, until=until, real=True, modules=PATCH_MODULES)
     rolled = [c for c in patch if c['action'] == 'rollback']
     applied = [c for c in patch if c['action'] != 'rollback']
-    planned = store.observations('os', since, until, prefix=reports.PATCH_KEYS, state_only=True)
+    planned = store.observations('os', since, until, prefix=reports.PATCH_KEYS, newest=True, state_only=True)
     observed = Phrase('obs_patches', len(applied), len(set(c['host'] for c in applied)), len(rolled))
     if applied:
         verdict = 'met'
@@ -254,44 +254,50 @@ def patches(store, since, until, _at, book, _inventory):
 
 
 def backups(store, since, until, _at, book, _inventory):
-    taken = [b for b in store.backups(since, until) if not b['check_mode']]
-    ok = [b for b in taken if b['state'] == 'taken' and b['verified']]
-    bad = [b for b in taken if b not in ok]
-    checked = store.observations('backup', since, until, state_only=True)
-    tests = reports.backup_verification(checked)
+    summary = store.backup_summary(since, until)      # a year holds a hundred thousand: counted, not read
+    bad = summary['bad']
+    tests = reports.backup_verification(store, since, until)
     passed, total = sum(t['passed'] for t in tests), sum(t['tests'] for t in tests)
-    observed = Phrase('obs_backups', len(taken), len(ok), len(bad), passed, total)
-    if not taken and not total:
+    observed = Phrase('obs_backups', summary['taken'], summary['good'], len(bad), passed, total)
+    if not summary['taken'] and not total:
         verdict = 'not_measurable'
     else:
         verdict = 'not_met' if bad or passed < total else 'met'
     evidence = []
-    if taken:
-        evidence.append(ids('backup', [b['id'] for b in taken], 6))
+    if summary['taken']:
+        evidence.append(ids('backup', summary['first'], 6) +
+                        (' … (+%d)' % (summary['taken'] - 6) if summary['taken'] > 6 else ''))
     if bad:
         evidence.append('failed: ' + ids('backup', [b['id'] for b in bad], 6))
     if tests:
-        evidence.append(ids('check', sorted(set(i['run_id'] for i in checked)), 6))
+        runs, count = store.backup_test_runs(since, until, 6)
+        evidence.append(ids('check', runs, 6) + (' … (+%d)' % (count - 6) if count > 6 else ''))
     book.add('ob_backups', Phrase('req_backups'), observed, verdict, evidence)
     return None
 
 
+UNTRACKED_SHOWN = 200     # changes without a ticket listed in the report; the rest are counted (bjeic-ops changes)
+
+
 def changes(store, since, until, _at, book, _inventory):
     total = store.change_count(since, until)     # a year holds a hundred thousand (every backup taken is one)
-    without = store.changes(since, until=until, real=True, without_ticket=True)
+    without_count = store.change_count(since, until, without_ticket=True)
     if not total:
         book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_count', 0), 'no_occasion')
         return None
-    book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_tickets', total - len(without), total),
+    without = store.changes(since, until=until, real=True, without_ticket=True, limit=UNTRACKED_SHOWN)
+    book.add('ob_change_tickets', Phrase('req_change_tickets'), Phrase('obs_tickets', total - without_count, total),
              'not_met' if without else 'met',
-             ['without ticket: ' + ids('change', [c['id'] for c in without])] if without
+             ['without ticket: ' + ids('change', [c['id'] for c in without]) +
+              (' … (+%d)' % (without_count - 12) if without_count > len(without) else '')] if without
              else [ids('change', [c['id'] for c in store.changes(since, until=until, real=True, limit=6)], 6)
                    + (' … (+%d)' % (total - 6) if total > 6 else '')])
     if not without:
         return None
     return Section('sec_untracked_changes', ident='untracked-changes', columns=['id', 'at', 'host', 'module', 'object',
                                                                                 'action', 'operator', 'ticket'],
-                   rows=[reports.change_row(c) for c in without], tones=['bad'] * len(without))
+                   rows=[reports.change_row(c) for c in without], tones=['bad'] * len(without),
+                   note='note_untracked_more' if without_count > len(without) else None)
 
 
 def monthly_documents(store, since, until, _at, book, _inventory):

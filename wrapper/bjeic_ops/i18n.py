@@ -221,6 +221,10 @@ LABELS = {
     'latency_avg_ms': ('平均响应(毫秒)', 'Mean latency (ms)'),
     'latency_max_ms': ('最长响应(毫秒)', 'Max latency (ms)'),
     'unknown': ('无法判定', 'unknown'),
+    'note_changes_no_backups': ('每次备份产生的记录见"数据备份"一节,不在此列出。', 'The record of each backup taken is in the '
+                                'backup sections, not listed here.'),
+    'note_untracked_more': ('仅列出前 200 项;全部无工单变更见 bjeic-ops changes。', 'Only the first 200 are listed; bjeic-ops '
+                            'changes lists them all.'),
     'sec_outages': ('数据库中断记录', 'Database outages'),
     'ended': ('结束时间', 'Ended'),
     'outage_minutes': ('持续(分钟)', 'Minutes'),

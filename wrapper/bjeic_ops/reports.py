@@ -18,6 +18,7 @@ from .vocab import COMPLETE, SEVERITIES
 DAILY_PLAYBOOK = 'daily_inspection.yml'
 AVAILABILITY_TARGET = db_availability.TARGET
 DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
+BACKUP_MODULES = ('bjeic.ops.backup_create', 'bjeic.ops.db_backup')   # their change records are the backup record
 PATCH_KEYS = ('patch:', 'patch@')    # patch:HOST; stores written before 0.2 hold patch@HOST
 LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened
 
@@ -182,13 +183,13 @@ def monthly(store, month, inventory=None):
              'series': [(s, [per_day[d][s] for d in days]) for s in SEVERITIES]}
     groups = inventory_groups(inventory) if inventory else {}
     compliance = hardening_by_group(store.observations('os', since, until, prefix='baseline:', newest=True), groups)
-    backups = backup_verification(store.observations('backup', since, until, state_only=True))
+    backups = backup_verification(store, since, until)
     instances = db_availability.per_instance(store, since, until)
     availability = [i.row() for i in instances]
     outages = db_availability.outages(store, since, until)
     incident_rows, incident_tones = incident_table(store.incidents(since, until))
     met = sum(1 for r in incident_rows if r['sla'] == 'ok')
-    changes = changes_between(store, since, until)
+    changes = changes_between(store, since, until, backups=False)
     drills = drills_between(store, since, until)
     inspected_days = Counter(local(r['started_at']).strftime('%m-%d') for r in inspections)
     past_days = [d for i, d in enumerate(days) if since + timedelta(days=i) < now()]
@@ -241,7 +242,7 @@ def monthly(store, month, inventory=None):
                 tones=['bad'] * len(outages)),
         Section('sec_changes', ident='changes', columns=['id', 'at', 'host', 'module', 'object', 'action', 'operator',
                                                          'ticket', 'rollback'],
-                rows=[change_row(c) for c in changes]),
+                rows=[change_row(c) for c in changes], note='note_changes_no_backups'),
         Section('sec_incidents', ident='incidents', columns=INCIDENT_COLUMNS, rows=incident_rows, tones=incident_tones),
         Section('sec_notifications', ident='notifications', columns=['channel', 'n_sent', 'n_failed', 'n_pending', 'n_held'],
                 rows=notes, tones=['bad' if n['n_failed'] else None for n in notes]),
@@ -255,9 +256,10 @@ def monthly(store, month, inventory=None):
     return Report('monthly', 'title_monthly', month, meta, sections)
 
 
-def changes_between(store, since, until):
-    """Change records of real (not check-mode) runs made in [since, until)."""
-    return store.changes(since, until=until, real=True)
+def changes_between(store, since, until, backups=True):
+    """Change records of real (not check-mode) runs made in [since, until); `backups=False` leaves out the records of
+    backups taken (every nightly backup is one: the backup record lists them)."""
+    return store.changes(since, until=until, real=True, not_modules=None if backups else BACKUP_MODULES)
 
 
 def drills_between(store, since, until):
@@ -318,23 +320,14 @@ def patch_status(items, changes):
     return rows
 
 
-def backup_verification(items):
-    """Per backup set: restore tests run this month (check-mode runs and skipped tests do not count) and passed."""
-    per_key = {}
-    for item in items:
-        restore = (item['attrs'].get('state') or {}).get('restore') or {}
-        if item['check_mode'] or restore.get('ok') is None:
-            continue
-        entry = per_key.setdefault(item['key'], {'key': item['key'], 'host': item['host'], 'tests': 0, 'passed': 0,
-                                                 'last_failure': None})
-        entry['tests'] += 1
-        if restore['ok']:
-            entry['passed'] += 1
-        else:
-            entry['last_failure'] = local(item['seen_at'])
-    for entry in per_key.values():
-        entry['success_pct'] = _pct(entry['passed'], entry['tests'])
-    return [per_key[k] for k in sorted(per_key)]
+def backup_verification(store, since, until):
+    """Per backup set: restore tests run in [since, until) (check-mode runs and skipped tests do not count) and passed,
+    counted by the store."""
+    rows = []
+    for row in store.backup_tests(since, until):
+        rows.append({'key': row['key'], 'host': row['host'], 'tests': row['tests'], 'passed': row['passed'],
+                     'last_failure': local(row['last_failure']), 'success_pct': _pct(row['passed'], row['tests'])})
+    return rows
 
 
 AVAILABILITY_COLUMNS = ['instance', 'host', 'engine', 'probes', 'failed', 'down_minutes', 'unmeasured_minutes',

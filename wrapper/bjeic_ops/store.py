@@ -14,10 +14,11 @@ import sqlite3
 import time
 import uuid
 
-from sqlalchemy import and_, case, create_engine, event, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import BjeicOpsError, sqlite_file
+from . import BjeicOpsError, sqlite_file, store_probes
+from .availability import MAX_GAP
 from .store_schema import (  # noqa: F401  (the tables are the store's public vocabulary: tests and benches use them)
     IMPORT_PREFIX, KEPT_STATE, MIGRATIONS, RETENTION_DAYS, SCHEMA_VERSION, THINNED_KINDS, ConfigIds, TargetIds, alert_state, backups, changes, cloud_events,
     documents, drills, duty_watches, epoch, findings, host_results, incident_events, incidents, ledger_configs,
@@ -108,7 +109,8 @@ _READERS = {'version', 'store_id', 'get_run', 'run_by_uuid', 'list_runs', 'host_
             'get_incident', 'incidents', 'incident_events', 'watches', 'get_watch', 'latest_imports', 'cloud_events',
             'history', 'get_change', 'count', 'backups', 'notifications', 'schedule_events', 'alert_states', 'info',
             'finished_runs_after', 'latest_findings_by_playbook_host', 'probe_coverage', 'failed_probes', 'operations',
-            'runs_touching', 'documents', 'hosts_reached', 'change_count', 'table_sizes', 'probe_rows'}
+            'runs_touching', 'documents', 'hosts_reached', 'change_count', 'table_sizes', 'probe_rows', 'backup_tests',
+            'backup_test_runs', 'backup_summary'}
 
 
 def busy_timeout():
@@ -348,6 +350,8 @@ class Store:
             elif name == 'probes':
                 items = probe_rows(conn, self._targets, items)
             conn.execute(insert(RUN_TABLES[name]), items)
+            if name == 'probes':     # a probe late for a day already summed (a spool replayed): sum it again
+                store_probes.late_probes(conn, min(i['t'] for i in items), max(i['t'] for i in items))
 
     def _remember_ids(self):
         self._configs.committed()
@@ -469,10 +473,15 @@ class Store:
         return items
 
     # ------------------------------------------------------------ changes
-    def changes(self, since=None, host=None, run_id=None, until=None, real=False, without_ticket=False, limit=None):
+    def changes(self, since=None, host=None, run_id=None, until=None, real=False, without_ticket=False, limit=None,
+                modules=None, not_modules=None):
         """Change records, oldest first. `real`: of non-check runs only; `without_ticket`: only those without one;
-        `limit`: the first so many."""
+        `limit`: the first so many; `modules` / `not_modules`: made by (not by) these modules."""
         query = select(changes, runs.c.check_mode).join(runs, runs.c.id == changes.c.run_id).order_by(changes.c.id)
+        if modules is not None:
+            query = query.where(changes.c.module.in_(modules))
+        if not_modules:
+            query = query.where(changes.c.module.not_in(not_modules) | changes.c.module.is_(None))
         if since is not None:
             query = query.where(changes.c.at >= since)
         if until is not None:
@@ -490,10 +499,12 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def change_count(self, since, until):
-        """How many real (non-check) change records were made in [since, until)."""
+    def change_count(self, since, until, without_ticket=False):
+        """How many real (non-check) change records were made in [since, until) (only those without a ticket)."""
         query = select(func.count()).select_from(changes.join(runs, runs.c.id == changes.c.run_id)).where(
             changes.c.at >= since, changes.c.at < until, runs.c.check_mode.is_(False))
+        if without_ticket:
+            query = query.where((changes.c.ticket.is_(None)) | (changes.c.ticket == ''))
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
@@ -592,6 +603,33 @@ class Store:
                 item['attrs'] = {'state': item.pop('state')} if item['state'] is not None else {}
                 items.append(item)
             return items
+
+    def _backup_tests_where(self, since, until):
+        ok = ledger_items.c.state[('restore', 'ok')].as_boolean()
+        return ok, ledger_items.join(runs, runs.c.id == ledger_items.c.run_id), [
+            ledger_items.c.kind == 'backup', ledger_items.c.seen_at >= since, ledger_items.c.seen_at < until,
+            runs.c.state == COMPLETE, runs.c.check_mode.is_(False), ok.is_not(None)]
+
+    def backup_tests(self, since, until):
+        """Per backup key: the restore tests of complete, non-check runs in [since, until) (observations whose
+        state.restore.ok is true or false), how many passed, and the newest failure - counted in SQL."""
+        ok, joined, where = self._backup_tests_where(since, until)
+        query = select(ledger_items.c.key, ledger_items.c.host, func.count().label('tests'),
+                       func.sum(case((ok, 1), else_=0)).label('passed'),
+                       func.max(case((ok, None), else_=ledger_items.c.seen_at), type_=ledger_items.c.seen_at.type)
+                       .label('last_failure')).select_from(joined).where(*where).group_by(
+            ledger_items.c.key, ledger_items.c.host).order_by(ledger_items.c.key)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def backup_test_runs(self, since, until, limit):
+        """(the first `limit` run ids that restore-tested a backup in [since, until), how many runs did)."""
+        ok, joined, where = self._backup_tests_where(since, until)
+        runs_query = select(ledger_items.c.run_id).select_from(joined).where(*where).distinct()
+        with self.engine.connect() as conn:
+            first = [row[0] for row in conn.execute(runs_query.order_by(ledger_items.c.run_id).limit(limit))]
+            count = conn.execute(select(func.count()).select_from(runs_query.subquery())).scalar()
+        return first, count
 
     # ------------------------------------------------------------ incidents
     def open_incident(self, level, host, summary, operator=None, ticket=None, at=None):
@@ -730,11 +768,14 @@ class Store:
     # ------------------------------------------------------------ retention
     def compact(self, at=None, keep_days=RETENTION_DAYS):
         """Thin the ledger's run-to-run state older than `keep_days` (store_schema.RETENTION_DAYS says what is
-        kept), a day at a time from where the last compaction stopped, each day in one transaction. Returns
-        {days, thinned, slimmed, until}."""
+        kept), a day at a time from where the last compaction stopped, each day in one transaction; and sum the
+        probes of the UTC days that are over into probe_days. Returns {days, thinned, slimmed, until,
+        probe_days}."""
         from datetime import timedelta
-        cutoff = ((at or now()) - timedelta(days=keep_days)).replace(hour=0, minute=0, second=0, microsecond=0)
-        done = {'days': 0, 'thinned': 0, 'slimmed': 0, 'until': cutoff}
+        at = at or now()
+        cutoff = (at - timedelta(days=keep_days)).replace(hour=0, minute=0, second=0, microsecond=0)
+        done = {'days': 0, 'thinned': 0, 'slimmed': 0, 'until': cutoff,
+                'probe_days': self._sum_probe_days(epoch(at) // store_probes.DAY * store_probes.DAY)}
         with self.engine.connect() as conn:
             marked = self.info('ledger_compacted_until')
             start = parse_stored(marked) if marked else conn.execute(
@@ -753,6 +794,18 @@ class Store:
             day = following
         self.set_info('ledger_compacted_until', cutoff.isoformat())
         return done
+
+    def _sum_probe_days(self, until, gap=int(MAX_GAP.total_seconds())):
+        """Sum every whole UTC day of probes before `until` not summed yet (all again if the gap changed)."""
+        with self.engine.begin() as conn:
+            summed_until, summed_gap = store_probes.aggregated(conn)
+            if summed_until is None or summed_gap != gap:
+                first = conn.execute(select(func.min(probes.c.t))).scalar()
+                if first is None:
+                    return 0
+                summed_until = first // store_probes.DAY * store_probes.DAY
+            store_probes.aggregate(conn, summed_until, max(until, summed_until), gap)
+            return max(0, (until - summed_until) // store_probes.DAY)
 
     def _compact_day(self, day, following, newest):
         with self.engine.begin() as conn:
@@ -789,19 +842,6 @@ class Store:
                         for name, table in sorted(metadata.tables.items()))
 
     # ------------------------------------------------------------ availability probes
-    def _probe_windows(self, since, until, gap):
-        """Probes that can cover [since, until) (from `gap` before it), each with the time of its instance's next
-        probe (LEAD over the instance's probes): the arithmetic of availability, done in SQL."""
-        start, stop = epoch(since), epoch(until)
-        with self.engine.connect() as conn:
-            targets = [row.id for row in conn.execute(select(probe_targets.c.id))]
-        following = dict(partition_by=probes.c.target_id, order_by=probes.c.t)
-        return start, stop, select(
-            probes.c.target_id, probes.c.run_id, probes.c.t, probes.c.up, probes.c.latency_ms, probes.c.error_class,
-            probes.c.error, func.lead(probes.c.t).over(**following).label('next_t'),
-            func.lead(probes.c.up).over(**following).label('next_up')).where(
-            probes.c.target_id.in_(targets or [-1]), probes.c.t >= start - gap, probes.c.t < stop).subquery()
-
     def probe_rows(self, run_id):
         """The probes a run recorded, with their instance's label, host, engine and target."""
         query = select(probes, probe_targets.c.instance, probe_targets.c.host, probe_targets.c.engine,
@@ -812,37 +852,39 @@ class Store:
 
     def probe_coverage(self, since, until, gap):
         """Per probed instance: seconds of [since, until) covered up and down (a probe covers the time to the next
-        one, at most `gap` seconds), probes and failed probes in the window, latency, first and last run."""
-        start, stop, p = self._probe_windows(since, until, gap)
-        covered_to = case((p.c.next_t.is_(None), p.c.t + gap), (p.c.next_t - p.c.t > gap, p.c.t + gap),
-                          else_=p.c.next_t)
-        end = case((covered_to > stop, literal(stop)), else_=covered_to)
-        begin = case((p.c.t < start, literal(start)), else_=p.c.t)
-        seconds = case((end > begin, end - begin), else_=0)
-        inside = p.c.t >= start
-        totals = select(
-            p.c.target_id,
-            func.sum(case((p.c.up, seconds), else_=0)).label('up_s'),
-            func.sum(case((p.c.up, 0), else_=seconds)).label('down_s'),
-            func.sum(case((inside, 1), else_=0)).label('probes'),
-            func.sum(case((and_(inside, ~p.c.up), 1), else_=0)).label('failed'),
-            func.avg(case((and_(inside, p.c.up), p.c.latency_ms))).label('latency_avg'),
-            func.max(case((inside, p.c.latency_ms))).label('latency_max'),
-            func.min(case((inside, p.c.run_id))).label('first_run'),
-            func.max(case((inside, p.c.run_id))).label('last_run')).group_by(p.c.target_id).subquery()
-        query = select(totals, probe_targets.c.instance, probe_targets.c.host, probe_targets.c.engine).join(
-            probe_targets, probe_targets.c.id == totals.c.target_id)
+        one, at most `gap` seconds), probes and failed probes in the window, latency, first and last run
+        (store_probes: whole summed days and the probes of the partial ones)."""
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings() if row['up_s'] or row['down_s']]
+            sums = store_probes.totals(conn, epoch(since), epoch(until), gap)
+            targets = dict((row.id, row) for row in conn.execute(select(probe_targets)))
+        out = []
+        for target_id, values in sorted(sums.items()):
+            if values['up_s'] or values['down_s']:
+                target = targets[target_id]
+                out.append(dict(values, target_id=target_id, instance=target.instance, host=target.host,
+                                engine=target.engine,
+                                latency_avg=values['latency_sum'] / values['latency_n'] if values['latency_n'] else None))
+        return out
 
     def failed_probes(self, since, until, gap):
-        """The failed probes that cover part of [since, until), each with its next probe's time and outcome, in
-        order per instance."""
-        _start, _stop, p = self._probe_windows(since, until, gap)
-        query = select(p, probe_targets.c.instance, probe_targets.c.host).join(
-            probe_targets, probe_targets.c.id == p.c.target_id).where(~p.c.up).order_by(p.c.target_id, p.c.t)
+        """The failed probes that cover part of [since, until), with their next probe's time and outcome."""
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
+            return store_probes.failed(conn, epoch(since), epoch(until), gap)
+
+    def backup_summary(self, since, until, shown=6):
+        """The backups of non-check runs in [since, until) counted in SQL: {taken, good, first: [ids], bad: [rows]} -
+        good is taken and verified; bad rows are the others (failed, or taken but not verified)."""
+        joined = backups.join(runs, runs.c.id == backups.c.run_id)
+        where = [backups.c.at >= since, backups.c.at < until, runs.c.check_mode.is_(False)]
+        good = and_(backups.c.state == 'taken', backups.c.verified.is_(True))
+        with self.engine.connect() as conn:
+            total, ok = conn.execute(select(func.count(), func.sum(case((good, 1), else_=0))).select_from(joined)
+                                     .where(*where)).one()
+            first = [row[0] for row in conn.execute(select(backups.c.id).select_from(joined).where(*where)
+                                                    .order_by(backups.c.id).limit(shown))]
+            bad = [dict(row) for row in conn.execute(select(backups).select_from(joined).where(*where, ~good)
+                                                     .order_by(backups.c.id)).mappings()]
+        return {'taken': total, 'good': int(ok or 0), 'first': first, 'bad': bad}
 
     # ------------------------------------------------------------ the operating loop: alerts and schedules
     def info(self, key, default=None):

@@ -323,6 +323,23 @@ probes = Table(
     Index('ix_probes_target_t', 'target_id', 't'),
 )
 
+# Whole UTC days of probes, summed (store_probes.py): a cache the nightly compaction makes, so a year of availability
+# is read from 23 x 365 rows; the probes themselves are all kept.
+probe_days = Table(
+    'probe_days', metadata,
+    Column('target_id', Integer, ForeignKey('probe_targets.id'), primary_key=True),
+    Column('day', BigInteger, primary_key=True),      # epoch seconds of the UTC midnight
+    Column('up_s', BigInteger, nullable=False),
+    Column('down_s', BigInteger, nullable=False),
+    Column('probes', Integer, nullable=False),
+    Column('failed', Integer, nullable=False),
+    Column('latency_sum', BigInteger, nullable=False),
+    Column('latency_n', Integer, nullable=False),
+    Column('latency_max', Integer),
+    Column('first_run', Integer),
+    Column('last_run', Integer),
+)
+
 # Migrations: version -> function(connection). Version 1 is the tables above but drills; add new
 # versions here (never edit an old one) and bump SCHEMA_VERSION.
 MIGRATIONS = {
@@ -361,7 +378,7 @@ def _migrate_8(conn):
     for table in (runs, findings, changes, backups):
         for index in table.indexes:
             index.create(conn, checkfirst=True)
-    metadata.create_all(conn, tables=[ledger_configs, probe_targets, probes])
+    metadata.create_all(conn, tables=[ledger_configs, probe_targets, probes, probe_days])
     if 'attrs' in {column['name'] for column in inspect(conn).get_columns('ledger_items')}:
         _split_ledger(conn)
         _probes_from_history(conn)

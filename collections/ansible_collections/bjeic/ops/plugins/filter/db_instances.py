@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: db_instances
 short_description: The database instances of a group of hosts, as one list for M(bjeic.ops.db_probe)
-version_added: 0.5.0
+version_added: 0.4.0
 description:
   - Reads each host's C(db_ledger_instances) (the list the db_ledger role reads), merges its C(db_ledger_defaults)
     under every instance, names the host in C(host) and defaults C(login_host) to the host's C(ansible_host) (or its

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: db_probe
 short_description: Availability probe of database instances (connect, one trivial query, latency, why it failed)
-version_added: 0.5.0
+version_added: 0.4.0
 description:
   - Probes every instance given, in parallel, the way a client reaches it - connect, read the server's name and
     version with one trivial query, close - and returns one compact probe per instance (C(probes)) - up or down,
