@@ -453,20 +453,20 @@ class Postgres:
 
 def fill_in_process(tree, url, probes, days):
     env = dict(os.environ, PYTHONPATH=os.path.join(tree, 'wrapper'))
-    done = subprocess.run([sys.executable, __file__, 'fill', '--store', url, '--probes', probes, '--days', str(days),
+    done = subprocess.run([sys.executable, os.path.join(HERE, 'year.py'), 'fill', '--store', url, '--probes', probes, '--days', str(days),
                            '--json'], env=env, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
         raise SystemExit('fill failed for %s (%s)' % (url, tree))
     return json.loads(done.stdout)
 
 
-def migrate_in_process(url):
+def migrate_in_process(url, tree):
     """Today's design's year store opened by this tree: the migration to schema 8 (and the first compaction, which
     sums a year of probes into days), timed, with the size after each and after VACUUM."""
     script = ('import json, sys, time; from bjeic_ops.store import Store; t = time.perf_counter(); s = Store(sys.argv[1]); '
               'm = time.perf_counter() - t; t = time.perf_counter(); s.compact(); c = time.perf_counter() - t; '
               'print(json.dumps({"migrate_seconds": round(m, 1), "compact_seconds": round(c, 1)}))')
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'wrapper'))
+    env = dict(os.environ, PYTHONPATH=os.path.join(tree, 'wrapper'))
     done = subprocess.run([sys.executable, '-c', script, url], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         return {'error': done.stderr.strip().splitlines()[-1:]}
@@ -483,12 +483,12 @@ def compare(args):
                                                          platform.python_version()),
                'date': datetime.now().strftime('%Y-%m-%d'), 'days': args.days, 'designs': []}
     work = tempfile.mkdtemp(prefix='bjeic-year-', dir=args.workdir)
-    baseline = os.path.join(work, 'baseline')
-    subprocess.run(['git', '-C', ROOT, 'worktree', 'add', '--detach', baseline, args.baseline], check=True,
-                   capture_output=True)
+    baseline, new = os.path.join(work, 'baseline'), os.path.join(work, 'new')
+    for tree, commit in ((baseline, args.baseline), (new, args.new)):   # both fixed: the checkout may change meanwhile
+        subprocess.run(['git', '-C', ROOT, 'worktree', 'add', '--detach', tree, commit], check=True, capture_output=True)
     try:
         with Postgres() as postgres:
-            designs = [('today (%s)' % args.baseline, baseline, 'ledger'), ('new', ROOT, 'probe')]
+            designs = [('today (%s)' % args.baseline, baseline, 'ledger'), ('new (%s)' % args.new, new, 'probe')]
             for label, tree, probes in designs:
                 for backend in args.backends:
                     if backend == 'sqlite':
@@ -502,14 +502,15 @@ def compare(args):
                     results['designs'].append(entry)
                     print(json.dumps(entry), file=sys.stderr, flush=True)
                     if probes == 'ledger' and backend == 'sqlite':
-                        results['migration'] = migrate_in_process(url)
+                        results['migration'] = migrate_in_process(url, new)
                         print(json.dumps(results['migration']), file=sys.stderr, flush=True)
                     if url.startswith('sqlite'):
                         for suffix in ('', '-wal', '-shm', '-reserve'):
                             if os.path.exists(url.split('///', 1)[1] + suffix):
                                 os.remove(url.split('///', 1)[1] + suffix)
     finally:
-        subprocess.run(['git', '-C', ROOT, 'worktree', 'remove', '--force', baseline], capture_output=True)
+        for tree in (baseline, new):
+            subprocess.run(['git', '-C', ROOT, 'worktree', 'remove', '--force', tree], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         with open(args.json, 'w') as handle:
@@ -558,6 +559,7 @@ def main(argv):
     timing.add_argument('--start', required=True, help='the first day filled (YYYY-MM-DD)')
     cmp_ = sub.add_parser('compare')
     cmp_.add_argument('--baseline', required=True, help='the commit of today\'s design')
+    cmp_.add_argument('--new', default='HEAD', help='the commit of the new design (default HEAD)')
     cmp_.add_argument('--days', type=int, default=365)
     cmp_.add_argument('--backends', nargs='+', choices=('sqlite', 'postgresql'), default=['sqlite', 'postgresql'])
     cmp_.add_argument('--workdir', default='/var/tmp')
