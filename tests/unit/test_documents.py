@@ -3,6 +3,7 @@ ingestor keeps what a task sent (masked), the labels have no silently overridden
 watch's own checks and refuses bad settings in one sentence, and the acceptance rules hold on store records."""
 import ast
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -78,8 +79,11 @@ def test_the_handbook_names_the_watch_modules_own_checks():
     source = open(os.path.join(ROOT, 'collections/ansible_collections/bjeic/ops/plugins/modules/linux_watch.py')).read()
     checks = next(ast.literal_eval(n.value) for n in ast.parse(source).body
                   if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'CHECKS')
-    assert handbook.SECURITY_CHECKS == checks
-    for check in checks:
+    windows = open(os.path.join(ROOT, 'collections/ansible_collections/bjeic/ops/plugins/modules/win_watch.ps1')).read()
+    windows_checks = re.findall(r"'(sec\.[a-z_]+)'", re.search(r'\$checkIds = @\(([^)]*)\)', windows).group(1))
+    assert handbook.SECURITY_CHECKS == checks + tuple(c for c in windows_checks if c not in checks)
+    assert set(windows_checks) & set(checks) == {'sec.listening_new', 'sec.account_new', 'sec.firewall_drift'}
+    for check in handbook.SECURITY_CHECKS:
         assert check in handbook.ACTIONS and 'means_' + check in i18n.LABELS
 
 

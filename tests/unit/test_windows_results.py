@@ -1,5 +1,5 @@
 """The Python side that consumes Windows results, on a real SQLite store: results shaped as win_inspect,
-win_harden and win_patch return them (tests/fixtures/windows, held to each module's RETURN documentation)
+win_harden, win_patch and win_watch return them (tests/fixtures/windows, held to each module's RETURN documentation)
 go through the ingestor into ledgers, drift, findings, change records with rollback, the daily and monthly
 reports and right-sizing; the roles pick the Windows tasks by connection; the example inventory connects
 to Windows the safe way."""
@@ -25,7 +25,7 @@ COLLECTION = os.path.join(ROOT, 'collections', 'ansible_collections', 'bjeic', '
 ANSIBLE_KEYS = {'changed', 'failed', 'msg', 'diff'}
 FIXTURE_MODULES = {'win_inspect.json': 'win_inspect', 'win_harden_enforce.json': 'win_harden',
                    'win_patch_planned.json': 'win_patch', 'win_patch_finish.json': 'win_patch',
-                   'win_expand.json': 'win_expand'}
+                   'win_expand.json': 'win_expand', 'win_watch.json': 'win_watch'}
 
 
 def fixture(name):
@@ -189,3 +189,52 @@ def test_the_example_inventory_connects_to_windows_safely():
         assert hostvars['ansible_winrm_transport'] in ('kerberos', 'ntlm')     # never basic or plaintext
         assert hostvars['ansible_winrm_message_encryption'] == 'always'
         assert hostvars['ansible_password'].startswith('{{ vault_')            # from vault, not written here
+
+
+def test_a_watch_over_both_families_is_one_duty_record(store):
+    """Hourly rounds of special_duty.yml with Linux hosts (linux_watch, a result captured on a real host) and
+    Windows hosts (win_watch): the duty record counts both families and lists the Windows security findings."""
+    from datetime import timedelta
+    from sqlalchemy import update
+    from bjeic_ops.store import runs
+    from bjeic_ops.times import now
+    with open(os.path.join(ROOT, 'bench', 'data', 'watch-round-result.json')) as handle:
+        linux = json.load(handle)
+    start = now() - timedelta(hours=3)
+    watch = store.start_watch('2026 国庆值守', operator='li.na', at=start)
+    for hour in range(3):
+        run_id = record(store, 'playbooks/special_duty.yml', 'lnx01', [('linux_watch', linux)])
+        ingest = Ingestor(store, run_id)
+        ingest({'event': 'runner_on_ok', 'event_data': {
+            'host': 'win-app01', 'task': 'Security watch of a Windows host', 'task_action': 'bjeic.ops.win_watch',
+            'res': fixture('win_watch.json')}})
+        ingest.flush()
+        with store.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(started_at=start + timedelta(hours=hour,
+                                                                                                     minutes=1)))
+    store.stop_watch(watch, operator='wang.fang', at=start + timedelta(hours=3))
+    report = reports.duty(store, watch)
+    kpis = dict((k, v) for k, v, _t in report.sections[0].kpis)
+    assert (kpis['duty_rounds'], kpis['hosts_watched'], kpis['hosts_watched_linux'], kpis['hosts_watched_windows']) \
+        == (3, 2, 1, 1)
+    rounds = next(s for s in report.sections if s.ident == 'rounds')
+    assert [(r['linux_hosts'], r['windows_hosts']) for r in rounds.rows] == [(1, 1)] * 3
+    security = next(s for s in report.sections if s.ident == 'security')
+    windows_checks = set(r['check'] for r in security.rows if r['host'] == 'win-app01')
+    assert windows_checks == {'sec.account_new', 'sec.service_new', 'sec.autostart_new', 'sec.listening_new'}
+    assert 'info' not in set(r['severity'] for r in security.rows)         # a removed task is not a duty finding
+    assert kpis['missed_rounds'] == 0
+
+
+@pytest.mark.parametrize('hostvars, windows', [
+    ({'ansible_connection': 'winrm'}, True), ({'ansible_connection': 'psrp'}, True),
+    ({'ansible_connection': 'ssh', 'ansible_shell_type': 'powershell'}, True), ({}, False),
+    ({'ansible_connection': 'ssh'}, False)])
+def test_the_duty_playbook_picks_the_watch_module_by_connection(hostvars, windows):
+    play = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'special_duty.yml')))[0]
+    expression = play['vars']['__special_duty_windows']
+    assert jinja2.Environment().from_string(expression).render(**hostvars) == str(windows)
+    modules = [t for t in play['tasks'] if 'bjeic.ops.linux_watch' in t or 'bjeic.ops.win_watch' in t]
+    assert [(next(k for k in t if k.startswith('bjeic.ops.')), t['when']) for t in modules] == [
+        ('bjeic.ops.linux_watch', 'not __special_duty_windows'), ('bjeic.ops.win_watch', '__special_duty_windows')]
+    assert play['hosts'] == "{{ target | default('linux:windows') }}"

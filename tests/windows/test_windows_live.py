@@ -1,4 +1,4 @@
-"""Opt-in live tests of win_inspect, win_harden, win_patch and win_expand on a real Windows Server of yours.
+"""Opt-in live tests of win_inspect, win_harden, win_patch, win_expand and win_watch on a real Windows Server of yours.
 
 No Windows can run on the test machine, so these run only when given a host:
   BJEIC_WINRM_HOST=win-test01.example       the host (WinRM over HTTPS)
@@ -121,3 +121,33 @@ def test_enforce_is_idempotent_and_rollback_restores(windows_inventory, tmp_path
         rollback = run_module(windows_inventory, HOST, 'bjeic.ops.win_harden', enforced['rollback']['how']['args'], tmp_path)
         assert rollback['changed'] is True
         assert shell(windows_inventory, tmp_path, read) == original    # exactly as before
+
+
+def test_a_watch_records_its_baseline_and_then_sees_a_new_autostart_entry(windows_inventory, tmp_path):
+    """win_watch: check mode writes no baseline; the first run records it (Administrators and SYSTEM only), a second
+    run finds nothing; an autostart entry added in between is a finding; the entry and the baseline are removed."""
+    watch = 'bjeic-live-test'
+    baseline = r'C:\ProgramData\bjeic-ops\watch\%s.json' % watch
+    shell(windows_inventory, tmp_path, "Remove-Item -LiteralPath '%s' -ErrorAction SilentlyContinue" % baseline)
+    checked = run_module(windows_inventory, HOST, 'bjeic.ops.win_watch', {'watch': watch}, tmp_path, check_mode=True)
+    assert checked['baseline']['captured_now'] is False and validate(checked) == []
+    assert shell(windows_inventory, tmp_path, "Test-Path -LiteralPath '%s'" % baseline) == [False]
+    first = run_module(windows_inventory, HOST, 'bjeic.ops.win_watch', {'watch': watch}, tmp_path)
+    assert [f['check'] for f in first['findings'] if f['severity'] != 'info'] == []
+    assert first['baseline']['captured_now'] is True
+    owners = shell(windows_inventory, tmp_path, "(Get-Acl -LiteralPath (Split-Path '%s')).Access | "
+                                                "ForEach-Object { $_.IdentityReference.Translate("
+                                                "[Security.Principal.SecurityIdentifier]).Value }" % baseline)
+    assert sorted(set(owners)) == ['S-1-5-18', 'S-1-5-32-544']
+    again = run_module(windows_inventory, HOST, 'bjeic.ops.win_watch', {'watch': watch}, tmp_path)
+    assert [f for f in again['findings'] if f['severity'] != 'info'] == []
+    key = r'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run'
+    shell(windows_inventory, tmp_path, "New-ItemProperty -Path '%s' -Name bjeicLiveTest -Value 'C:\\x.exe' -Force | "
+                                       "Out-Null" % key)
+    try:
+        seen = run_module(windows_inventory, HOST, 'bjeic.ops.win_watch', {'watch': watch}, tmp_path)
+        [entry] = [f for f in seen['findings'] if f['check'] == 'sec.autostart_new']
+        assert entry['severity'] == 'warning' and entry['subject'].endswith('\\Run\\bjeicLiveTest')
+    finally:
+        shell(windows_inventory, tmp_path, "Remove-ItemProperty -Path '%s' -Name bjeicLiveTest -ErrorAction "
+                                           "SilentlyContinue; Remove-Item -LiteralPath '%s'" % (key, baseline))

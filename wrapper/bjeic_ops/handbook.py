@@ -12,14 +12,18 @@ from .incidents import FIRST_RESPONSE, RESOLUTION_HOURS, SECOND_RESPONSE
 from .reports import DUTY_ROUND_MINUTES, Report, Section, inventory_groups
 from .times import TimeError, as_utc, day, local, parse_local
 
-# The security checks of the watch (bjeic.ops.linux_watch CHECKS; a unit test holds the two equal), with what the
-# duty officer does about each. Threshold checks come from the inspection.
-SECURITY_CHECKS = ('sec.listening_new', 'sec.account_new', 'sec.setuid_changed', 'sec.firewall_drift')
+# The security checks of the watch - bjeic.ops.linux_watch's CHECKS, then win_watch's Windows-only ones (a unit test
+# holds them to both modules) - with what the duty officer does about each. Threshold checks come from the inspection.
+SECURITY_CHECKS = ('sec.listening_new', 'sec.account_new', 'sec.setuid_changed', 'sec.firewall_drift',
+                   'sec.service_new', 'sec.task_new', 'sec.autostart_new')
 ACTIONS = {
     'sec.listening_new': ('do_listening_new', 3),
     'sec.account_new': ('do_account_new', 2),
     'sec.setuid_changed': ('do_setuid_changed', 2),
     'sec.firewall_drift': ('do_firewall_drift', 3),
+    'sec.service_new': ('do_service_new', 2),
+    'sec.task_new': ('do_task_new', 2),
+    'sec.autostart_new': ('do_autostart_new', 2),
     'login.failed': ('do_login_failed', 3),
     'fs.usage': ('do_fs_usage', 4),
     'mem.usage': ('do_mem_usage', 4),

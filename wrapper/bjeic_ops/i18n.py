@@ -221,6 +221,10 @@ LABELS = {
     'latency_avg_ms': ('平均响应(毫秒)', 'Mean latency (ms)'),
     'latency_max_ms': ('最长响应(毫秒)', 'Max latency (ms)'),
     'unknown': ('无法判定', 'unknown'),
+    'hosts_watched_linux': ('值守 Linux 主机', 'Linux hosts watched'),
+    'hosts_watched_windows': ('值守 Windows 主机', 'Windows hosts watched'),
+    'linux_hosts': ('Linux 主机', 'Linux hosts'),
+    'windows_hosts': ('Windows 主机', 'Windows hosts'),
     'note_changes_no_backups': ('每次备份产生的记录见"数据备份"一节,不在此列出。', 'The record of each backup taken is in the '
                                 'backup sections, not listed here.'),
     'note_untracked_more': ('仅列出前 200 项;全部无工单变更见 bjeic-ops changes。', 'Only the first 200 are listed; bjeic-ops '
@@ -529,6 +533,11 @@ LABELS = {
     'means_sec.account_new': ('新增或变更的账号、特权组成员', 'new or changed account, privileged group member'),
     'means_sec.setuid_changed': ('新增或变化的 setuid/setgid 文件', 'new or changed setuid/setgid file'),
     'means_sec.firewall_drift': ('防火墙规则变化', 'firewall rules changed'),
+    'means_sec.service_new': ('新增或变更的服务(Windows:程序路径、运行账号、启动方式)', 'new or changed service (Windows: '
+                              'program, account, start mode)'),
+    'means_sec.task_new': ('新增或变更的计划任务(Windows)', 'new or changed scheduled task (Windows)'),
+    'means_sec.autostart_new': ('新增或变更的自启动项(Windows:Run/RunOnce 注册表项、启动文件夹)', 'new or changed autostart '
+                                'entry (Windows: Run/RunOnce keys, Startup folder)'),
     'means_unreachable': ('主机不可达(运行结果)', 'host unreachable (run result)'),
     'means_db.unreachable': ('数据库无法连接', 'database cannot be reached'),
     'do_listening_new': ('核对端口对应进程与变更记录;无工单的新端口按安全事件处理:记录证据后停止服务或封禁端口,通报甲方。',
@@ -543,6 +552,15 @@ LABELS = {
     'do_firewall_drift': ('与变更记录比对;未授权的规则变化恢复为基线规则并记录变更单。',
                           'Compare with the change records; an unauthorised rule change is restored to the baseline '
                           'and recorded as a change.'),
+    'do_service_new': ('核对服务来源与变更工单;程序路径或运行账号被改的服务视为入侵迹象:停止并禁用服务(保留程序文件作证据),升级二线。',
+                       'Match the service against a ticket; a service whose program or account was changed is a sign of '
+                       'intrusion: stop and disable it (keep the program file as evidence), escalate to the second line.'),
+    'do_task_new': ('核对计划任务来源;无工单的任务禁用(不删除,保留证据),检查其执行的程序,升级二线。',
+                    'Match the task against a ticket; one without a ticket is disabled (not deleted: it is evidence), '
+                    'its program checked, and escalated to the second line.'),
+    'do_autostart_new': ('核对自启动项指向的程序;无工单的自启动项导出注册表项作证据后删除,检查该程序,升级二线。',
+                         'Check the program the entry starts; an entry without a ticket is exported as evidence and '
+                         'removed, the program checked, and escalated to the second line.'),
     'do_login_failed': ('查看来源地址;同一来源持续失败的加入封禁并通报,疑似暴力破解按 3 级事件处理。',
                         'Look at the source addresses; block a source that keeps failing and report it; suspected brute '
                         'force is a level-3 incident.'),

@@ -405,6 +405,19 @@ def fault(store, incident_id):
 
 # ---------------------------------------------------------------- special-period duty
 
+WATCH_MODULES = {'bjeic.ops.linux_watch': 'linux', 'bjeic.ops.win_watch': 'windows'}
+
+
+def watch_families(results):
+    """{linux: hosts, windows: hosts} whose security watch ran in a round (the module says the family)."""
+    families = {'linux': set(), 'windows': set()}
+    for result in results:
+        family = WATCH_MODULES.get(result['module'])
+        if family and result['status'] == 'ok':
+            families[family].add(result['host'])
+    return families
+
+
 def duty(store, watch_id=None):
     watches = store.watches()
     if watch_id is None:
@@ -417,16 +430,22 @@ def duty(store, watch_id=None):
     end = as_utc(watch['stopped_at']) or now()
     rounds = store.runs_between(start, end, DUTY_PLAYBOOK)
     round_rows, round_tones, hosts, last = [], [], set(), start
+    families = {'linux': set(), 'windows': set()}
     gaps = []
     for run in rounds:
-        statuses = host_statuses(store.host_results(run['id']))
+        results = store.host_results(run['id'])
+        statuses = host_statuses(results)
+        watched = watch_families(results)
         counts = severity_counts(store.findings(run['id'])) if run['state'] == COMPLETE else {}
         hosts.update(statuses)
+        for family, names in watched.items():
+            families[family] |= names
         gap = round((as_utc(run['started_at']) - last).total_seconds() / 60, 1)
         gaps.append(gap)
         last = as_utc(run['started_at'])
         round_rows.append({'run_id': run['id'], 'started': local(run['started_at']), 'run_state': run['state'],
-                           'hosts': len(statuses),
+                           'hosts': len(statuses), 'linux_hosts': len(watched['linux']),
+                           'windows_hosts': len(watched['windows']),
                            'unreachable': sum(1 for s, _m in statuses.values() if s == 'unreachable'),
                            'critical': counts.get('critical'), 'warning': counts.get('warning'), 'gap_minutes': gap})
         round_tones.append('bad' if run['state'] != COMPLETE or gap > DUTY_ROUND_MINUTES else tone_of_counts(counts))
@@ -443,11 +462,14 @@ def duty(store, watch_id=None):
             ('duty_hours', hours, None),
             ('duty_rounds', len(rounds), None),
             ('hosts_watched', len(hosts), None),
+            ('hosts_watched_linux', len(families['linux']), None),
+            ('hosts_watched_windows', len(families['windows']), None),
             ('missed_rounds', missed, 'bad' if missed else 'ok'),
             ('security_findings', len(security), 'bad' if security else 'ok'),
             ('incidents', len(incident_rows), 'bad' if incident_rows else 'ok')]),
-        Section('sec_rounds', ident='rounds', columns=['run_id', 'started', 'run_state', 'hosts', 'unreachable',
-                                                       'critical', 'warning', 'gap_minutes'],
+        Section('sec_rounds', ident='rounds', columns=['run_id', 'started', 'run_state', 'hosts', 'linux_hosts',
+                                                       'windows_hosts', 'unreachable', 'critical', 'warning',
+                                                       'gap_minutes'],
                 rows=round_rows, tones=round_tones, note='note_rounds'),
         Section('sec_security', ident='security', columns=['at', 'severity', 'host', 'check', 'subject', 'message'],
                 rows=[dict(at=local(f['at']), **finding_row(f)) for f in security],

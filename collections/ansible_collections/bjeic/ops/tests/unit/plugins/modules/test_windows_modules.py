@@ -11,7 +11,7 @@ import yaml
 
 from ansible_collections.bjeic.ops.tests.unit.plugins.modules import pstree
 from ansible_collections.bjeic.ops.plugins.module_utils import cloud_identity
-from ansible_collections.bjeic.ops.plugins.modules import linux_inspect
+from ansible_collections.bjeic.ops.plugins.modules import linux_inspect, linux_watch
 
 COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 PLUGINS = os.path.join(COLLECTION, 'plugins')
@@ -36,7 +36,7 @@ def documentation(module):
 
 
 def test_there_are_windows_modules():
-    assert MODULES == ['win_expand', 'win_harden', 'win_inspect', 'win_patch']
+    assert MODULES == ['win_expand', 'win_harden', 'win_inspect', 'win_patch', 'win_watch']
 
 
 @pytest.mark.parametrize('path', POWERSHELL, ids=os.path.basename)
@@ -139,6 +139,19 @@ def test_win_inspect_check_ids_and_thresholds_match_linux_where_the_meaning_is_t
             (k, v) for k, v in linux_inspect.DEFAULT_THRESHOLDS[check].items() if not k.startswith('_')), check
     docs = documentation('win_inspect')[0]['options']
     assert docs['checks']['choices'] == windows_ids == docs['skip_checks']['choices']
+
+
+def test_win_watch_shares_the_linux_watch_ids_where_the_meaning_is_the_same():
+    names = pstree.assignments(source('win_watch'))
+    windows_ids = names['$checkids']
+    assert set(windows_ids) & set(linux_watch.CHECKS) == {'sec.listening_new', 'sec.account_new', 'sec.firewall_drift'}
+    assert documentation('win_watch')[0]['options']['checks']['choices'] == windows_ids
+    # privileged groups by their well-known SID (a localised Windows names them in its own language)
+    assert [g[0] for g in names['$watchedgroups']] == ['S-1-5-32-544', 'S-1-5-32-555', 'S-1-5-32-551']
+    text = source('win_watch')
+    assert 'Get-BjeicOpsRecordRoot -Kind watch' in text and 'Write-BjeicOpsJson' in text   # root-only, atomic
+    for check in windows_ids:   # every check the module knows it also reports
+        assert "'%s'" % check in text.split('# ---------------------------------------------------------------- comparing')[1]
 
 
 def test_both_platforms_know_the_same_cloud_vendors():
