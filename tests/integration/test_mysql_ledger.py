@@ -208,3 +208,70 @@ def test_role_playbook_runs_with_plain_ansible_playbook(mariadb, local_inventory
              'login_user': 'bjeic_monitor', 'login_password': PASSWORD}]})
     assert 'db:mysql-%d' % mariadb.port in done.stdout
     assert PASSWORD not in done.stdout
+
+
+def server_version(server):
+    return server.sql('SELECT VERSION()').stdout.strip().split('-')[0]
+
+
+def releases_file(path, line, latest, end_of_support='2028-02-16'):
+    """A release data file with one MariaDB line, as the user would write to replace the shipped one."""
+    path.write_text('as_of: %s\nengines:\n  mariadb:\n    lines:\n      "%s":\n        latest: %s\n'
+                    '        end_of_support: %s\n        source: "a test of the advice"\n'
+                    % (time.strftime('%Y-%m-%d'), line, latest, end_of_support))
+    return path
+
+
+def test_patch_advice_for_the_real_mariadb_version(mariadb, cli, tmp_path):
+    """The real server's version against the shipped release data and against files written around it: behind by
+    three patches (advised to the latest), out of support, and the shipped data's own verdict on this server."""
+    version = server_version(mariadb)
+    major, minor, patch = (int(p) for p in version.split('.'))
+    line = '%d.%d' % (major, minor)
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {'dbhost': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1',
+                                 'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
+                                 'login_password': PASSWORD}]}}}}}}))
+    # 1. the shipped data, whatever this server's version is: the verdict the data's facts give
+    import yaml
+    shipped = yaml.safe_load(open(os.path.join(ROOT, 'collections', 'ansible_collections', 'bjeic', 'ops', 'roles',
+                                               'db_ledger', 'files', 'db_releases.yml')))
+    cli('run', 'db_ledger.yml', '-i', inventory)
+    [row] = json.loads(cli('db', 'advise', '--format', 'json', '--lang', 'en').stdout)
+    known = shipped['engines']['mariadb']['lines'].get(line)
+    if known is None:
+        assert row['verdict'] == 'no_advice'
+    else:
+        latest = int(str(known['latest']).split('.')[2])
+        expected = 'apply_patch' if patch < latest else ('data_behind' if patch > latest else 'current')
+        if str(known['end_of_support']) < time.strftime('%Y-%m-%d'):
+            expected = 'upgrade_line'
+        assert (row['verdict'], row['db_version'], row['release_line']) == (expected, version, line)
+    # 2. data that knows three newer patches of this line: advised to the newest, a warning
+    newer = '%s.%d' % (line, patch + 3)
+    cli('run', 'db_ledger.yml', '-i', inventory, '-e',
+        'db_ledger_releases_file=%s' % releases_file(tmp_path / 'newer.yml', line, newer))
+    store = cli.store()
+    [outdated] = [f for f in store.findings() if f['check_id'] == 'db.version_outdated']
+    assert outdated['severity'] == 'warning' and outdated['value']['behind'] == 3 and newer in outdated['message']
+    [row] = json.loads(cli('db', 'advise', '--format', 'json', '--lang', 'en').stdout)
+    assert (row['verdict'], row['target_version'], row['patches_behind']) == ('apply_patch', newer, 3)
+    assert 'the latest of line %s is %s' % (line, newer) in row['why']
+    cli('db', 'advise', '--format', 'csv', '--out', tmp_path / 'advice.csv')
+    sheet = (tmp_path / 'advice.csv').read_text(encoding='utf-8-sig')
+    assert '建议升级到' in sheet.splitlines()[0] and '安装最新补丁' in sheet and newer in sheet
+    # 3. data saying the line's support has ended: upgrade the line, critical
+    cli('run', 'db_ledger.yml', '-i', inventory, '-e', 'db_ledger_releases_file=%s' % releases_file(
+        tmp_path / 'ended.yml', line, version, end_of_support='2020-01-01'))
+    found = dict((f['check_id'], f) for f in cli.store().findings())
+    assert found['db.version_unsupported']['severity'] == 'critical' and 'db.version_outdated' not in found
+    [row] = json.loads(cli('db', 'advise', '--format', 'json', '--lang', 'en').stdout)
+    assert row['verdict'] == 'upgrade_line' and row['end_of_support'] == '2020-01-01'
+    # 4. a malformed file: the run fails in one sentence naming the place
+    broken = tmp_path / 'broken.yml'
+    broken.write_text('as_of: 2026-01-01\nengines:\n  mariadb:\n    lines:\n      "10.11": {latest: 10.11.9}\n')
+    done = cli('run', 'db_ledger.yml', '-i', inventory, '-e', 'db_ledger_releases_file=%s' % broken, check=False)
+    assert done.returncode == 2
+    assert 'releases.engines.mariadb.lines.10.11 needs a source' in done.stdout

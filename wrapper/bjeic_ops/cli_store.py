@@ -1,13 +1,14 @@
-"""The record itself on the command line: `bjeic-ops availability` (database availability as time, and the outages)
-and `bjeic-ops store info | compact` (what the store holds, and its retention)."""
+"""The record's views of the databases and of itself on the command line: `bjeic-ops availability` (database
+availability as time, and the outages), `bjeic-ops db advise` (patch advice per instance) and `bjeic-ops store info |
+compact` (what the store holds, and its retention)."""
 from datetime import timedelta
 
-from . import BjeicOpsError, availability
+from . import BjeicOpsError, advice, availability
 from .reports import outage_row
 from .store_schema import RETENTION_DAYS
 from .times import as_utc, day, month_bounds, now, parse_local
 
-READING = {('store', 'info'), 'availability'}
+READING = {('store', 'info'), 'availability', 'db'}
 
 
 def add_parsers(sub, output_options, whole_number):
@@ -22,6 +23,10 @@ def add_parsers(sub, output_options, whole_number):
                      metavar='MINUTES', help='a probe covers at most this long after it; beyond is unmeasured '
                                              '(default %(default)s)')
     output_options(avl)
+    dbs = sub.add_parser('db', help='databases: patch advice (数据库补丁更新建议)')
+    dbs_sub = dbs.add_subparsers(dest='action', required=True)
+    adv = dbs_sub.add_parser('advise', help='each instance of the db ledger: its version, the patch to go to, and why')
+    output_options(adv)
     sto = sub.add_parser('store', help='what the store holds, and its retention (数据保留)')
     sto_sub = sto.add_subparsers(dest='action', required=True)
     sto_sub.add_parser('info', help='rows per table, schema version, retention and where compaction stopped')
@@ -75,4 +80,24 @@ def cmd_store(args, store, show):
     if args.vacuum:
         store.vacuum()
         print('space given back to the file system')
+    return 0
+
+
+def cmd_db(args, store, show):
+    rows = advice.rows(store)
+    if not rows and args.format == 'table':
+        print('no database in the ledger: run playbooks/db_ledger.yml (bjeic-ops run db_ledger.yml -i INVENTORY)')
+        return 0
+    from .i18n import label
+    shown = []
+    for row in rows:
+        row = dict((k, v.text(args.lang) if hasattr(v, 'text') else v) for k, v in row.items() if k not in ('key', 'stale'))
+        if args.format != 'json':      # JSON keeps the verdict's code for scripts; documents say it in words
+            row['verdict'] = label(row['verdict'], args.lang)
+        shown.append(row)
+    show(shown, args.format, args.out, args.lang)
+    stale = sorted(set(r['facts_as_of'] for r in rows if r['stale']))
+    if stale and args.format == 'table':
+        print('note: release facts of %s are over 90 days old - replace roles/db_ledger/files/db_releases.yml (or '
+              'db_ledger_releases_file) with newer facts' % ', '.join(stale))
     return 0

@@ -117,7 +117,11 @@ class Ingestor:
         elif status == 'unreachable':
             self.stats.hosts_unreachable.add(host)
         if host in self.stats.hosts_failed | self.stats.hosts_unreachable and host not in self.stats.reasons:
-            words = self.redactor.text(str(res.get('msg') or '')).strip().splitlines()
+            message = res.get('msg')
+            if isinstance(res.get('results'), list):   # a loop: 'One or more items failed' - say the item's reason
+                failed = [r for r in res['results'] if isinstance(r, dict) and r.get('failed') and r.get('msg')]
+                message = failed[0]['msg'] if failed else message
+            words = self.redactor.text(str(message or '')).strip().splitlines()
             self.stats.reasons[host] = '%s: %s' % (data.get('task', '') or '?', (words[0] if words else '')[:300])
         changed = bool(res.get('changed'))
         self.stats.changed += changed

@@ -47,6 +47,15 @@ options:
         default 26) and C(log) (archive / transaction log backup, default 0). 0 switches a check off.
     type: dict
     default: {}
+  releases:
+    description:
+      - The release lines of the engines (the latest patch of each line, the end of its support, and the source of
+        each fact), for patch advice - C(db.version_outdated) (warning; critical four or more patches behind),
+        C(db.version_unsupported) (critical), C(db.version_unknown) and C(db.advice_stale) (info, facts older than 90
+        days). The C(db_ledger) role passes its C(files/db_releases.yml) (or the file named by
+        C(db_ledger_releases_file)); empty gives no advice.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -62,5 +71,6 @@ notes:
   - An unreachable server gives the finding C(db.unreachable) (critical) and no ledger item; the task does not
     fail, so the next instance is still read.
   - Findings - C(db.tablespace_free), C(db.archive_off) (warning), C(db.log_errors), C(db.backup_stale),
-    C(db.unreachable), C(db.unavailable) (info - something could not be read, and why).
+    C(db.unreachable), C(db.unavailable) (info - something could not be read, and why), and with O(releases) the patch
+    advice C(db.version_outdated), C(db.version_unsupported), C(db.version_unknown), C(db.advice_stale).
 '''

@@ -27,7 +27,7 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils import contract, db_advice
 from ansible_collections.bjeic.ops.plugins.module_utils.contract import Findings, finding, grade
 from ansible_collections.bjeic.ops.plugins.module_utils.findings import merge_thresholds, public_thresholds, stale_severity
 
@@ -64,6 +64,7 @@ def connection_spec(default_port):
         log_window_hours=dict(type='float', default=24),
         thresholds=dict(type='dict', default={}),
         backup_max_age_hours=dict(type='dict', default={}),
+        releases=dict(type='dict', default={}),
     )
 
 
@@ -399,6 +400,8 @@ def run_module(module, engine):
                          'delegate_to that is the delegate)')
     try:
         thresholds, limits = settings(params)
+        if params['releases']:
+            db_advice.check_data(params['releases'])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     started = time.time()
@@ -431,6 +434,10 @@ def run_module(module, engine):
     connected.update(version=facts.get('version'), server=facts.get('server'))
     findings = Evaluation(facts, thresholds, limits).run()
     item = ledger_item(facts)
+    if params['releases']:
+        advice_findings, advice = db_advice.advise(facts, params['releases'], item['key'], utc_now().date())
+        findings.extend(advice_findings)
+        item['attrs']['state']['advice'] = advice   # follows the release data, not the server's configuration
     summary = '%s: %s %s, %d finding(s)' % (item['key'], facts.get('product') or engine.ENGINE, facts.get('version'),
                                             len(findings))
     module.exit_json(changed=False, available=True, database=facts, ledger=[item], findings=findings,

@@ -42,6 +42,8 @@ def queries(window_hours):
         ('instance', 'SELECT instance_name, host_name, version, status, startup_time, SYSDATE AS local_now, '
                      'SYS_EXTRACT_UTC(SYSTIMESTAMP) AS utc_now FROM v$instance'),
         ('version', "SELECT banner FROM v$version WHERE banner LIKE 'Oracle%'"),
+        # the release update level (19.28.0.0.0; 18c and later), read apart: older releases lack the column
+        ('version_full', 'SELECT version_full FROM v$instance'),
         ('database', 'SELECT name, db_unique_name, log_mode, open_mode, database_role, platform_name, force_logging, '
                      'flashback_on FROM v$database'),
         ('osstat', "SELECT stat_name, value FROM v$osstat WHERE stat_name IN "
@@ -109,7 +111,8 @@ def facts(results, context):
         'engine': 'oracle', 'product': 'Oracle Database', 'log_window_hours': context['window_hours'],
         'name': context.get('name') or context.get('service_name') or instance.get('instance_name'),
         'instance': instance.get('instance_name'), 'server': instance.get('host_name'),
-        'version': instance.get('version'), 'edition': edition_of(banner), 'version_string': banner,
+        'version': instance.get('version'), 'version_full': common.first(results['version_full']).get('version_full'),
+        'edition': edition_of(banner), 'version_string': banner,
         'database': database.get('name'), 'db_unique_name': database.get('db_unique_name'),
         'role': database.get('database_role'), 'open_mode': database.get('open_mode'),
         'os': database.get('platform_name'),

@@ -58,6 +58,7 @@ def oracle_rows(**override):
                       'startup_time': datetime.datetime(2026, 11, 1, 9, 0), 'local_now': local,
                       'utc_now': datetime.datetime(2026, 11, 26, 8, 0, 0, 120000)}],
         'version': [{'banner': 'Oracle Database 19c Enterprise Edition Release 19.0.0.0.0 - Production'}],
+        'version_full': [{'version_full': '19.28.0.0.0'}],
         'database': [{'name': 'ORCL', 'db_unique_name': 'orcl_bj', 'log_mode': 'ARCHIVELOG', 'open_mode': 'READ WRITE',
                       'database_role': 'PRIMARY', 'platform_name': 'Linux x86 64-bit', 'force_logging': 'YES',
                       'flashback_on': 'NO'}],
