@@ -62,6 +62,22 @@ def lab_hosts(labctl, tmp_path_factory, groups, setup=None):
         labctl.down(names)
 
 
+def backdate(store, run_id, days):
+    """Move a run and everything it recorded `days` into the past (the store's times, not the code's)."""
+    from datetime import timedelta
+    from sqlalchemy import select, update
+    from bjeic_ops import store as tables
+    shift = timedelta(days=days)
+    run = store.get_run(run_id)
+    with store.engine.begin() as conn:
+        conn.execute(update(tables.runs).where(tables.runs.c.id == run_id).values(
+            started_at=run['started_at'] - shift, finished_at=run['finished_at'] - shift))
+        for table, column in ((tables.ledger_items, 'seen_at'), (tables.findings, 'at'), (tables.host_results, 'at')):
+            # Row by row in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
+            for row in conn.execute(select(table.c.id, table.c[column]).where(table.c.run_id == run_id)).all():
+                conn.execute(update(table).where(table.c.id == row[0]).values({column: row[1] - shift}))
+
+
 def device_mapper_available():
     """LVM can be run here: the kernel has device-mapper and the LVM tools are installed."""
     return os.path.exists('/dev/mapper/control') and shutil.which('lvcreate') is not None

@@ -6,9 +6,8 @@ import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
 
-from labrun import lab_hosts
+from labrun import backdate, lab_hosts
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures', 'cloud')
 WEB01_ID = '0b5e3c1a-7d2f-4e6b-9a11-2c3d4e5f6a01'     # web01 in ecs-export.csv
@@ -36,20 +35,6 @@ def cloud_inventory(labctl, tmp_path_factory):
     groups = [(['cloud-a'], {'tmpfs': ['/data:16m']}), (['cloud-b'], {})]
     with lab_hosts(labctl, tmp_path_factory, groups, setup={'cloud-a': SETUP_A, 'cloud-b': SETUP_B}) as inventory:
         yield inventory
-
-
-def backdate(store, run_id, days):
-    """Move a run and everything it recorded `days` into the past."""
-    from bjeic_ops import store as tables
-    shift = timedelta(days=days)
-    run = store.get_run(run_id)
-    with store.engine.begin() as conn:
-        conn.execute(update(tables.runs).where(tables.runs.c.id == run_id).values(
-            started_at=run['started_at'] - shift, finished_at=run['finished_at'] - shift))
-        for table, column in ((tables.ledger_items, 'seen_at'), (tables.findings, 'at'), (tables.host_results, 'at')):
-            # Row by row in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
-            for row in conn.execute(select(table.c.id, table.c[column]).where(table.c.run_id == run_id)).all():
-                conn.execute(update(table).where(table.c.id == row[0]).values({column: row[1] - shift}))
 
 
 def test_hosts_report_themselves_and_the_ledger_reconciles_and_right_sizes(cli, cloud_inventory, tmp_path):

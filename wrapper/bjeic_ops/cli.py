@@ -724,7 +724,8 @@ COMMANDS = {'run': cmd_run, 'runs': cmd_runs, 'findings': cmd_findings, 'ledger'
             'alerts': lambda args, store: cli_loop.cmd_alerts(args, store, show),
             'availability': lambda args, store: cli_store.cmd_availability(args, store, show),
             'store': lambda args, store: cli_store.cmd_store(args, store, show),
-            'db': lambda args, store: cli_store.cmd_db(args, store, show)}
+            'db': lambda args, store: cli_store.cmd_db(args, store, show),
+            'capacity': lambda args, store: cli_store.cmd_capacity(args, store, show)}
 
 
 def open_store(args):

@@ -87,6 +87,10 @@ def _execute(store, job, cancel):
     if job.get('command') == 'alerts':
         counts = alerts.run(store, alerts.load(default_alerts()), jobs_overdue=_overdue(store))
         return None, True, ', '.join('%s %d' % item for item in sorted(counts.items()))
+    if job.get('command') == 'capacity':
+        from . import cli_store, forecast
+        run_id, found = cli_store.record_forecast(store, forecast.findings(forecast.trends(store)))
+        return run_id, True, '%d capacity.forecast finding(s)' % len(found)
     if job.get('command') == 'store-compact':
         done = store.compact()
         return None, True, '%(days)d day(s), %(thinned)d thinned, %(slimmed)d cut' % done

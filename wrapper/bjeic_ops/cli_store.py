@@ -3,12 +3,13 @@ availability as time, and the outages), `bjeic-ops db advise` (patch advice per 
 compact` (what the store holds, and its retention)."""
 from datetime import timedelta
 
-from . import BjeicOpsError, advice, availability
+from . import BjeicOpsError, advice, availability, forecast
 from .reports import outage_row
 from .store_schema import RETENTION_DAYS
 from .times import as_utc, day, month_bounds, now, parse_local
 
-READING = {('store', 'info'), 'availability', 'db'}
+MIN_DAYS = forecast.MIN_POINTS
+READING = {('store', 'info'), 'availability', 'db'}   # `capacity` writes with --record
 
 
 def add_parsers(sub, output_options, whole_number):
@@ -27,6 +28,16 @@ def add_parsers(sub, output_options, whole_number):
     dbs_sub = dbs.add_subparsers(dest='action', required=True)
     adv = dbs_sub.add_parser('advise', help='each instance of the db ledger: its version, the patch to go to, and why')
     output_options(adv)
+    cap = sub.add_parser('capacity', help='capacity forecasts (容量预测): when file systems, volume groups and '
+                                          'tablespaces reach their thresholds')
+    cap.add_argument('--days', type=whole_number(MIN_DAYS, 3660), default=forecast.WINDOW_DAYS,
+                     help='daily readings of this many days make the trend (default %(default)s)')
+    cap.add_argument('--horizon', type=whole_number(1, 3660), default=forecast.HORIZON_DAYS,
+                     help='list (and record) what reaches a threshold within this many days (default %(default)s)')
+    cap.add_argument('--all', action='store_true', help='every rising trend, however far its threshold')
+    cap.add_argument('--record', action='store_true', help='store capacity.forecast findings as an analysis run (the '
+                                                           'daily `capacity` job), so alerts and reports see them')
+    output_options(cap)
     sto = sub.add_parser('store', help='what the store holds, and its retention (数据保留)')
     sto_sub = sto.add_subparsers(dest='action', required=True)
     sto_sub.add_parser('info', help='rows per table, schema version, retention and where compaction stopped')
@@ -101,3 +112,39 @@ def cmd_db(args, store, show):
         print('note: release facts of %s are over 90 days old - replace roles/db_ledger/files/db_releases.yml (or '
               'db_ledger_releases_file) with newer facts' % ', '.join(stale))
     return 0
+
+
+def cmd_capacity(args, store, show):
+    trends = forecast.trends(store, days=args.days)
+    if args.record:
+        run_id, found = record_forecast(store, forecast.findings(trends, args.horizon))
+        print('run %d: %d capacity.forecast finding(s) recorded' % (run_id, len(found)))
+    rows = forecast.rows(trends, args.horizon, everything=args.all)
+    if not rows and args.format == 'table':
+        print('nothing reaches its threshold within %d days (%d objects read over %d days; a forecast needs %d daily '
+              'readings that rise steadily)' % (args.horizon, len(trends), args.days, forecast.MIN_POINTS))
+        return 0
+    show([dict((k, v.text(args.lang) if hasattr(v, 'text') else v) for k, v in r.items()) for r in rows],
+         args.format, args.out, args.lang)
+    return 0
+
+
+def record_forecast(store, found):
+    """The forecast's findings as a complete run of `analysis:capacity`, through the one ingestor."""
+    from .ingest import Ingestor
+    from .times import now
+    from .vocab import COMPLETE
+    run_id = store.begin_run(forecast.ANALYSIS_PLAYBOOK, operator=None)
+    ingest = Ingestor(store, run_id)
+    hosts = sorted(set(f['host'] for f in found))
+    for host in hosts:
+        ingest({'event': 'runner_on_ok', 'created': now().isoformat(), 'event_data': {
+            'host': host, 'task': 'Capacity forecast', 'task_action': 'bjeic-ops capacity',
+            'res': {'changed': False, 'findings': [dict((k, v) for k, v in f.items() if k != 'host')
+                                                   for f in found if f['host'] == host]}}})
+    ingest.close()
+    if ingest.failure is not None:
+        store.finish_run(run_id, 'incomplete', status='failed', reason=str(ingest.failure))
+        raise ingest.failure
+    store.finish_run(run_id, COMPLETE, status='successful', rc=0)
+    return run_id, found

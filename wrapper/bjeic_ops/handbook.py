@@ -3,7 +3,6 @@ the duty playbook's own settings and a duty settings file (the watch, its window
 and their tightened thresholds, the round schedule, what to do for each finding of the watch, escalation lines with
 the contract's clocks, contacts, and a sign-off page."""
 import os
-import sys
 from datetime import timedelta
 
 from . import BjeicOpsError, project, yamlfile
@@ -29,6 +28,7 @@ ACTIONS = {
     'mem.usage': ('do_mem_usage', 4),
     'swap.usage': ('do_mem_usage', 4),
     'cpu.load': ('do_cpu_load', 4),
+    'cpu.usage': ('do_cpu_load', 4),
     'log.errors': ('do_log_errors', 4),
     'unreachable': ('do_unreachable', 2),
     'db.unreachable': ('do_db_unreachable', 1),
@@ -75,14 +75,10 @@ def load_settings(path):
 def duty_thresholds():
     """(daily defaults, the duty playbook's tightened thresholds) - read from the project, so the handbook says what
     the playbooks will do."""
-    root = project.root()
-    collections = os.path.join(root, 'collections')
-    if collections not in sys.path:
-        sys.path.append(collections)   # the collection's module_utils are plain Python: read its defaults
-    from ansible_collections.bjeic.ops.plugins.module_utils.inspect_core import DEFAULT_THRESHOLDS
-    plays = yamlfile.read(os.path.join(root, 'playbooks', 'special_duty.yml'), 'playbooks/special_duty.yml')
+    defaults = project.collection_module_utils('inspect_core').DEFAULT_THRESHOLDS
+    plays = yamlfile.read(os.path.join(project.root(), 'playbooks', 'special_duty.yml'), 'playbooks/special_duty.yml')
     tightened = plays[0]['vars']['special_duty_default_thresholds']
-    return DEFAULT_THRESHOLDS, tightened
+    return defaults, tightened
 
 
 def duty_schedule():

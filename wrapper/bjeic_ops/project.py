@@ -27,3 +27,14 @@ def root():
             return candidate
     raise BjeicOpsError('cannot find the bjeic-ops project (ansible.cfg and playbooks/): reinstall bjeic-ops, or '
                         'set BJEIC_OPS_PROJECT to a checkout')
+
+
+def collection_module_utils(name):
+    """A module_utils module of the project's collection (plain Python), for the defaults the documents quote: the
+    modules are the source of their own thresholds."""
+    import importlib
+    import sys
+    collections = os.path.join(root(), 'collections')
+    if collections not in sys.path:
+        sys.path.append(collections)
+    return importlib.import_module('ansible_collections.bjeic.ops.plugins.module_utils.%s' % name)

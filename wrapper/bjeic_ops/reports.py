@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import BjeicOpsError, alerts, availability as db_availability, backup_record, ledger
+from . import BjeicOpsError, alerts, availability as db_availability, backup_record, forecast, ledger, tuning
 from .incidents import clocks, sla_state
 from .inventory import inventory_list
 from .duty import DUTY_PLAYBOOK
@@ -199,6 +199,9 @@ def monthly(store, month, inventory=None):
     total_tests = sum(r['tests'] for r in backups)
     passed = sum(r['passed'] for r in backups)
     lowest = min((i.worst_pct for i in instances), default=None)
+    measured = min(until, now())        # the trend of the month's last 30 days, the horizon 30 days after its end
+    capacity = forecast.rows(forecast.trends(store, at=measured), at=measured)
+    horizon = (measured + timedelta(days=forecast.HORIZON_DAYS)).strftime('%Y-%m-%d')
     kpis = [
         ('inspections_run', len(inspections), None),
         ('findings_total', len(findings), None),
@@ -240,6 +243,10 @@ def monthly(store, month, inventory=None):
                 tones=[availability_tone(r) for r in availability], note='note_availability'),
         Section('sec_outages', ident='outages', columns=OUTAGE_COLUMNS, rows=[outage_row(o) for o in outages],
                 tones=['bad'] * len(outages)),
+        Section('sec_capacity', ident='capacity', columns=CAPACITY_COLUMNS, rows=capacity, note='note_capacity',
+                tones=['bad' if r['reaches_critical'] <= horizon else 'warn' for r in capacity]),
+        Section('sec_db_health', ident='db-health', columns=['instance', 'host', 'hint', 'evidence', 'points_at'],
+                rows=tuning.hints(store, since, until), note='note_db_health'),
         Section('sec_changes', ident='changes', columns=['id', 'at', 'host', 'module', 'object', 'action', 'operator',
                                                          'ticket', 'rollback'],
                 rows=[change_row(c) for c in changes], note='note_changes_no_backups'),
@@ -330,6 +337,8 @@ def backup_verification(store, since, until):
     return rows
 
 
+CAPACITY_COLUMNS = ['host', 'capacity_kind', 'capacity_object', 'now_pct', 'growth_pct_per_day', 'readings',
+                    'reaches_warning', 'reaches_critical', 'trend_note']
 AVAILABILITY_COLUMNS = ['instance', 'host', 'engine', 'probes', 'failed', 'down_minutes', 'unmeasured_minutes',
                         'availability_pct', 'latency_avg_ms', 'latency_max_ms', 'meets_target']
 OUTAGE_COLUMNS = ['instance', 'host', 'started', 'ended', 'outage_minutes', 'error_class', 'error']

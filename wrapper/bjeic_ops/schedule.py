@@ -33,7 +33,7 @@ GRACE = timedelta(minutes=2)       # a start this late is on time; later is late
 CARRIED_ENV = ('BJEIC_OPS_STORE', 'BJEIC_OPS_ARTIFACTS', 'BJEIC_OPS_SPOOL', 'BJEIC_OPS_ALERTS', 'BJEIC_OPS_PROJECT',
                'ANSIBLE_CONFIG', 'ANSIBLE_COLLECTIONS_PATH', 'BJEIC_OPS_STORE_TIMEOUT')
 NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,62}$')
-COMMANDS = ('alerts', 'store-compact')   # a job may run a bjeic-ops command instead of a playbook
+COMMANDS = ('alerts', 'store-compact', 'capacity')   # a job may run a bjeic-ops command instead of a playbook
 DAYS = ('Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat')
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import BjeicOpsError, sqlite_file, store_probes
 from .availability import MAX_GAP
 from .store_schema import (  # noqa: F401  (the tables are the store's public vocabulary: tests and benches use them)
-    IMPORT_PREFIX, KEPT_STATE, MIGRATIONS, RETENTION_DAYS, SCHEMA_VERSION, THINNED_KINDS, ConfigIds, TargetIds, alert_state, backups, changes, cloud_events,
+    ANALYSIS_PREFIX, IMPORT_PREFIX, KEPT_STATE, MIGRATIONS, RETENTION_DAYS, SCHEMA_VERSION, THINNED_KINDS, ConfigIds, TargetIds, alert_state, backups, changes, cloud_events,
     documents, drills, duty_watches, epoch, findings, host_results, incident_events, incidents, ledger_configs,
     ledger_items, metadata, notifications, observation_rows, probe_rows, probe_targets, probes, runs, schedule_events,
     schema_version, store_info)
@@ -427,8 +427,9 @@ class Store:
 
     def latest_complete_run(self):
         with self.engine.connect() as conn:
-            return conn.execute(select(func.max(runs.c.id)).where(
-                runs.c.state == COMPLETE, runs.c.playbook.notlike(IMPORT_PREFIX + '%'))).scalar()   # imports have no findings
+            return conn.execute(select(func.max(runs.c.id)).where(   # imports and analyses are records, not playbooks
+                runs.c.state == COMPLETE, runs.c.playbook.notlike(IMPORT_PREFIX + '%'),
+                runs.c.playbook.notlike(ANALYSIS_PREFIX + '%'))).scalar()
 
     # ------------------------------------------------------------ ledger
     def ledger(self, kind, run_id=None, before=None):

@@ -13,6 +13,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, Fore
 
 SCHEMA_VERSION = 8
 IMPORT_PREFIX = 'cloud-import:'   # the `playbook` of a run that records a cloud platform's export
+ANALYSIS_PREFIX = 'analysis:'     # ... and of one recording what bjeic-ops concluded from the store (capacity)
 
 metadata = MetaData()
 

@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .. import forecast
 from ..i18n import label
 from ..ledger import GIB
 from ..times import as_utc, now
@@ -123,9 +124,16 @@ def optimize(store, days=30, policy=None, at=None):
     since = until - timedelta(days=days)
     estate = gather(store)
     resource_of_host = dict((item['attrs'].get('name'), key) for key, item in estate.reports.items())
+    filling = soonest_full(store, until, days)
     rows = []
     for key, entry in sorted(host_series(store.observations('os', since, until)).items()):
         actions, suggestion, figures = recommend(entry, policy)
+        full = filling.get(entry['host'])
+        if full:
+            figures.update(disk_full_on=full[0].strftime('%Y-%m-%d'), disk_full_mount=full[1])
+            if full[0] <= until + timedelta(days=forecast.HORIZON_DAYS) and 'expand_disk' not in actions:
+                actions = [a for a in actions if a != 'keep'] + ['expand_disk']
+                figures.update(disk_mount=full[1])
         rows.append(dict(figures, host=entry['host'], resource=resource_of_host.get(entry['host']),
                          cpu_count=entry['cpu_count'],
                          memory_gib=round(entry['memory_bytes'] / GIB, 1) if entry.get('memory_bytes') else None,
@@ -145,6 +153,15 @@ def optimize(store, days=30, policy=None, at=None):
     return rows
 
 
+def soonest_full(store, until, days):
+    """{host: (when, mount point)} of the file system each host fills first, from the capacity forecast."""
+    soonest = {}
+    for trend in forecast.trends(store, days=max(days, forecast.MIN_POINTS), at=until):
+        if trend.kind == 'fs' and trend.trusted and (trend.host not in soonest or trend.critical_at < soonest[trend.host][0]):
+            soonest[trend.host] = (trend.critical_at, trend.subject)
+    return soonest
+
+
 def optimize_table(rows, days, lang='zh'):
     """The rows as a customer-facing table: numbers, the recommendation and the evidence in words."""
     table = []
@@ -162,10 +179,13 @@ def optimize_table(rows, days, lang='zh'):
                 parts.append(label('ev_mem', lang) % (row['mem_p95'], row['mem_max']))
             if row['disk_max'] is not None:
                 parts.append(label('ev_disk', lang) % (row['disk_mount'], row['disk_max']))
+            if row.get('disk_full_on'):
+                parts.append(label('ev_disk_full', lang) % (row['disk_full_mount'], row['disk_full_on']))
             evidence = words.join(parts)
         table.append({'host': row['host'], 'resource': row.get('resource'), 'cpu_count': row.get('cpu_count'),
                       'memory_gib': row.get('memory_gib'), 'samples': row.get('samples'),
                       'cpu_p95': row.get('cpu_p95'), 'mem_p95': row.get('mem_p95'), 'disk_max': row.get('disk_max'),
+                      'disk_full_on': row.get('disk_full_on'),
                       'recommendation': words.join(label(a, lang) for a in row['actions']),
                       'suggestion': suggestion, 'evidence': evidence, 'how': expand_call(row)})
     return table
