@@ -30,3 +30,11 @@ def test_a_probe_that_breaks_the_contract_is_named():
                         "network, tls, query, driver, error",
                         'probes[1] needs an instance (a label) and up (true or false)']
     assert wrapper_contract.keys_at_fault(problems) == {'probes'}
+
+
+def test_a_summary_has_one_meaning():
+    assert wrapper_contract.validate({'summary': dict(contract.summary([]), pass_=3, compliance_pct=100.0)}) == []
+    assert wrapper_contract.validate({'summary': {'pass': 20, 'fail': 0, 'compliance_pct': 100.0}}) == [
+        'summary must count the findings by severity (critical, warning, info), then any counts of its own']
+    assert wrapper_contract.validate({'summary': 'drill passed'}) != []     # a sentence goes in msg
+    assert wrapper_contract.validate({'summary': {}, 'failed': True}) == []   # a module that failed early counted nothing

@@ -75,6 +75,10 @@ def validate(result):
             problems.append('backups[%d]: kind %r / state %r is not one of %s / %s' % (
                 index, item['kind'], item['state'], ', '.join(BACKUP_KINDS), ', '.join(BACKUP_STATES)))
     problems.extend(_probe_problems(result.get('probes')))
+    summary = result.get('summary')
+    if summary and not (isinstance(summary, dict) and all(isinstance(summary.get(s), int) for s in SEVERITIES)):
+        problems.append('summary must count the findings by severity (%s), then any counts of its own'
+                        % ', '.join(SEVERITIES))
     rollback = result.get('rollback')
     if rollback is not None and (not isinstance(rollback, dict) or 'id' not in rollback):
         problems.append('rollback must be null or a mapping with an id')

@@ -38,6 +38,35 @@ function New-BjeicOpsUnavailable {
     New-BjeicOpsFinding -Check $Check -Severity info -Subject $Subject -Message $Message
 }
 
+function New-BjeicOpsFindingList {
+    <# The findings of one module run (the twin of contract.Findings): a finding is kept when its check is in Keep (every
+    check when Keep is not given), ends in .unavailable, or is in Always. Add with Add-BjeicOpsFinding; read .items. #>
+    param([AllowNull()][AllowEmptyCollection()][string[]]$Keep = $null, [string[]]$Always = @())
+    return @{ items = (New-Object -TypeName System.Collections.Generic.List[object]); keep = $Keep; always = @($Always) }
+}
+
+function Add-BjeicOpsFinding {
+    <# Add a finding to a list from New-BjeicOpsFindingList, if its check is kept. #>
+    param([Parameter(Mandatory = $true)][hashtable]$List, [Parameter(Mandatory = $true)][System.Collections.IDictionary]$Finding)
+    $check = [string]$Finding['check']
+    if ($null -eq $List.keep -or $check -in $List.keep -or $check.EndsWith('.unavailable') -or $check -in $List.always) {
+        $List.items.Add($Finding)
+    }
+}
+
+function Add-BjeicOpsGraded {
+    <# A finding when Value crosses Levels ({warning, critical, _direction}); Format gets {0} the value, {1} the severity,
+    {2} the threshold crossed. Writes nothing to the pipeline. #>
+    param([Parameter(Mandatory = $true)][hashtable]$List, [string]$Check, [string]$Subject, [double]$Value,
+        [System.Collections.IDictionary]$Levels, [string]$Format)
+    $grade = Get-BjeicOpsGrade -Value $Value -Levels $Levels
+    if ($grade[0]) {
+        $message = [string]::Format([Globalization.CultureInfo]::InvariantCulture, $Format, $Value, $grade[0], $grade[1])
+        Add-BjeicOpsFinding -List $List -Finding (New-BjeicOpsFinding -Check $Check -Severity $grade[0] -Subject $Subject `
+                -Message $message -Value $Value -Threshold $grade[1])
+    }
+}
+
 function Get-BjeicOpsLedgerKey {
     <# A ledger key in the one grammar of module_utils/contract.py: PREFIX:NAME, or PREFIX:NAME@HOST. #>
     param(
@@ -237,7 +266,7 @@ function Get-BjeicOpsManagementChannel {
 }
 
 $exported = @(
-    'New-BjeicOpsFinding', 'New-BjeicOpsUnavailable', 'Get-BjeicOpsLedgerKey', 'New-BjeicOpsLedgerItem',
+    'New-BjeicOpsFinding', 'New-BjeicOpsUnavailable', 'New-BjeicOpsFindingList', 'Add-BjeicOpsFinding', 'Add-BjeicOpsGraded', 'Get-BjeicOpsLedgerKey', 'New-BjeicOpsLedgerItem',
     'New-BjeicOpsRollback', 'Get-BjeicOpsGrade', 'Merge-BjeicOpsThreshold',
     'Get-BjeicOpsRecordRoot', 'New-BjeicOpsRecordId', 'Write-BjeicOpsJson', 'Read-BjeicOpsJson', 'Get-BjeicOpsPendingReboot',
     'Get-BjeicOpsManagementChannel'

@@ -25,6 +25,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql, db_mysq
 ENGINES = {'mysql': db_mysql, 'oracle': db_oracle, 'mssql': db_mssql}
 DEFAULT_PORTS = {'mysql': 3306, 'oracle': 1521, 'mssql': 1433}
 
+
 def connection_params(options):
     """The ledger modules' connection parameters from one `instances` entry: the engine's port by default, and
     reads bounded by the connect timeout (a stopped server accepts a connection and then says nothing)."""
@@ -111,7 +112,7 @@ def probe_all(instances, parallel, probe=probe_one):
             started[index] = time.time()
             results[index] = probe(instances[index])
 
-    workers = [threading.Thread(target=work) for _ in range(max(1, min(parallel, len(instances))))]
+    workers = [threading.Thread(target=work) for dummy in range(max(1, min(parallel, len(instances))))]
     for worker in workers:
         worker.daemon = True
         worker.start()

@@ -166,10 +166,12 @@ controls:
       sample: sshd runs with PermitRootLogin no
   sample: [{id: ssh.root_login, title: No direct root login over SSH, clause: 8.1.4.2b, status: fixed}]
 summary:
-  description: Number of controls per status, and the compliance percentage (passing of applicable).
+  description:
+    - The findings by severity (the one meaning of C(summary) in the result contract), then the number of controls per
+      status and the compliance percentage (passing of applicable).
   returned: always
   type: dict
-  sample: {pass: 20, fail: 0, fixed: 6, skipped: 1, error: 0, compliance_pct: 100.0}
+  sample: {critical: 0, warning: 0, info: 0, pass: 20, fail: 0, fixed: 6, skipped: 1, error: 0, compliance_pct: 100.0}
 findings:
   description: Failing controls, each C({check, severity, subject, value, threshold, message}) with the control id as check.
   returned: always
@@ -247,7 +249,7 @@ def main():
         module.fail_json(msg='%s has neither dpkg nor rpm: linux_harden supports Debian- and RHEL-family hosts' % host.name)
     managers = management_users(module)
     result = dict(changed=False, controls=[], findings=[], changes=[], ledger=[], backup_id=None, rollback=None,
-                  management_users=managers, summary={})
+                  management_users=managers, summary=contract.summary([]))
 
     if params['mode'] == 'rollback':
         try:
@@ -287,10 +289,11 @@ def main():
     finally:
         if run.backup is not None:
             run.backup.close()
-    summary = summarise(results)
+    findings = findings_of(results)
+    summary = dict(contract.summary(findings), **summarise(results))
     backup_id = run.backup.id if run.backup is not None and run.changes else None
     result.update(
-        changed=bool(run.changes), controls=results, findings=findings_of(results), changes=run.changes,
+        changed=bool(run.changes), controls=results, findings=findings, changes=run.changes,
         summary=summary, backup_id=backup_id,
         rollback=contract.rollback(backup_id, 'bjeic.ops.linux_harden', {'mode': 'rollback', 'backup_id': backup_id})
         if backup_id else None,

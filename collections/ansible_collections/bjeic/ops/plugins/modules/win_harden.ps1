@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils.BjeicOps
+#AnsibleRequires -PowerShell ..module_utils.BjeicOpsWinSetting
 #AnsibleRequires -PowerShell ..module_utils.BjeicOpsWinBaseline
 
 # Security hardening of Windows Server to the MLPS 2.0 level-3 baseline: audit, enforce with a backup
@@ -66,258 +67,6 @@ if (-not $backupRoot) {
 }
 $work = $module.Tmpdir   # removed when the module exits, FailJson included
 
-# ---------------------------------------------------------------- reading and writing each kind of setting
-
-function Read-SecurityPolicy {
-    <# [System Access] of the local security policy, as secedit exports it (UTF-16 with BOM). #>
-    $file = Join-Path -Path $work -ChildPath ('export-' + [Guid]::NewGuid().ToString('N') + '.inf')
-    $output = & secedit.exe /export /cfg $file /areas SECURITYPOLICY /quiet 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        throw "secedit /export failed with exit code ${LASTEXITCODE}: $output"
-    }
-    $values = @{}
-    $section = ''
-    foreach ($line in [IO.File]::ReadAllLines($file)) {
-        $trimmed = $line.Trim()
-        if ($trimmed.StartsWith('[')) {
-            $section = $trimmed
-        }
-        elseif ($section -eq '[System Access]' -and $trimmed.Contains('=')) {
-            $parts = $trimmed.Split([char[]]'=', 2)
-            $values[$parts[0].Trim()] = $parts[1].Trim()
-        }
-    }
-    return @{ values = $values; file = $file }
-}
-
-function Write-SecurityPolicy {
-    <# Configure [System Access] keys with secedit; only the keys given are touched. #>
-    param([System.Collections.IDictionary]$Value)
-    $id = [Guid]::NewGuid().ToString('N')
-    $inf = Join-Path -Path $work -ChildPath "configure-$id.inf"
-    $lines = @('[Unicode]', 'Unicode=yes', '[System Access]')
-    foreach ($key in $Value.Keys) {
-        $lines += "$key = $($Value[$key])"
-    }
-    $lines += @('[Version]', 'signature="$CHICAGO$"', 'Revision=1')
-    [IO.File]::WriteAllLines($inf, [string[]]$lines, [Text.Encoding]::Unicode)
-    $log = Join-Path -Path $work -ChildPath "configure-$id.log"
-    $output = & secedit.exe /configure /db (Join-Path -Path $work -ChildPath "configure-$id.sdb") /cfg $inf /areas SECURITYPOLICY /log $log /quiet 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        $detail = ''
-        if (Test-Path -LiteralPath $log) {
-            $detail = (Get-Content -LiteralPath $log | Select-Object -Last 5) -join ' '
-        }
-        throw "secedit /configure failed with exit code ${LASTEXITCODE}: $output $detail"
-    }
-}
-
-function Read-AuditPolicy {
-    <# Subcategory GUID -> setting value (0 none, 1 success, 2 failure, 3 both) from auditpol /backup, which is not localised. #>
-    $file = Join-Path -Path $work -ChildPath ('audit-' + [Guid]::NewGuid().ToString('N') + '.csv')
-    $output = & auditpol.exe /backup "/file:$file" 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        throw "auditpol /backup failed with exit code ${LASTEXITCODE}: $output"
-    }
-    $values = @{}
-    foreach ($row in @(Import-Csv -LiteralPath $file)) {
-        $guid = $row.'Subcategory GUID'
-        if ($guid) {
-            $values[$guid.ToUpperInvariant()] = [int]$row.'Setting Value'
-        }
-    }
-    return @{ values = $values; file = $file }
-}
-
-function Write-AuditPolicy {
-    param([string]$Guid, [int]$Value)
-    $success = 'disable'
-    $failure = 'disable'
-    if ($Value -band 1) {
-        $success = 'enable'
-    }
-    if ($Value -band 2) {
-        $failure = 'enable'
-    }
-    $output = & auditpol.exe /set "/subcategory:$Guid" "/success:$success" "/failure:$failure" 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        throw "auditpol /set /subcategory:$Guid failed with exit code ${LASTEXITCODE}: $output"
-    }
-}
-
-function Read-RegistryValue {
-    param([string]$Path, [string]$Name)
-    $entry = @{ existed = $false; value = $null; value_kind = $null; key_existed = (Test-Path -LiteralPath $Path) }
-    if ($entry.key_existed) {
-        $key = Get-Item -LiteralPath $Path
-        if ($key.GetValueNames() -contains $Name) {
-            $entry.existed = $true
-            $entry.value = $key.GetValue($Name, $null, 'DoNotExpandEnvironmentNames')
-            $entry.value_kind = "$($key.GetValueKind($Name))"
-        }
-    }
-    return $entry
-}
-
-function Write-RegistryValue {
-    param([string]$Path, [string]$Name, [object]$Value, [string]$Kind = 'DWord')
-    if (-not (Test-Path -LiteralPath $Path)) {
-        New-Item -Path $Path -Force | Out-Null
-    }
-    New-ItemProperty -LiteralPath $Path -Name $Name -Value $Value -PropertyType $Kind -Force | Out-Null
-}
-
-function Read-ServiceState {
-    param([string]$Name)
-    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($Name -replace "'", "''")'"
-    if ($null -eq $service) {
-        return $null
-    }
-    $delayed = (Read-RegistryValue -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$Name" -Name 'DelayedAutostart').value
-    return @{ start_mode = "$($service.StartMode)"; state = "$($service.State)"; delayed = $delayed }
-}
-
-function Read-FirewallProfile {
-    param([string]$FirewallProfile)
-    $local = Get-NetFirewallProfile -Profile $FirewallProfile -PolicyStore PersistentStore
-    $active = Get-NetFirewallProfile -Profile $FirewallProfile -PolicyStore ActiveStore
-    return @{ local = "$($local.Enabled)"; effective = "$($active.Enabled)" }
-}
-
-function Test-WinRmAllowed {
-    <# Is every WinRM listener port allowed in by an enabled rule of this firewall profile? #>
-    param([string]$FirewallProfile)
-    foreach ($port in $channel.winrm_ports) {
-        $allowed = $false
-        foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore -Protocol TCP)) {
-            if (-not (@($filter.LocalPort) -contains "$port" -or @($filter.LocalPort) -contains 'Any')) {
-                continue
-            }
-            $rule = $filter | Get-NetFirewallRule
-            if ("$($rule.Enabled)" -eq 'True' -and "$($rule.Direction)" -eq 'Inbound' -and "$($rule.Action)" -eq 'Allow' -and
-                ("$($rule.Profile)" -eq 'Any' -or "$($rule.Profile)" -match $FirewallProfile)) {
-                $allowed = $true
-                break
-            }
-        }
-        if (-not $allowed) {
-            return $port
-        }
-    }
-    return $null
-}
-
-# ---------------------------------------------------------------- judging a control
-
-function Test-Value {
-    param([object]$Current, [object]$Want, [string]$Test)
-    if ($null -eq $Current -or "$Current" -eq '') {
-        return $false
-    }
-    if ($Test -eq 'notequal') {
-        return "$Current" -ne "$Want"
-    }
-    $number = [int64]0
-    if (-not [int64]::TryParse("$Current", [ref]$number)) {
-        return $false
-    }
-    switch ($Test) {
-        'eq' {
-            return $number -eq [int64]$Want
-        }
-        'atleast' {
-            return $number -ge [int64]$Want
-        }
-        'range' {
-            return $number -ge 1 -and $number -le [int64]$Want
-        }
-    }
-    throw "unknown test $Test"
-}
-
-function Get-ControlState {
-    <# @{values = {setting: current}; failing = [settings not compliant]} for one control. #>
-    param([System.Collections.IDictionary]$Control, [hashtable]$Policy, [hashtable]$Audit)
-    $values = [ordered]@{}
-    $failing = @()
-    foreach ($setting in $Control.settings) {
-        switch ($Control.kind) {
-            'secedit' {
-                $current = $Policy.values[$setting.key]
-                $values[$setting.key] = $current
-                if (-not (Test-Value -Current $current -Want $setting.want -Test $setting.test)) {
-                    $failing += $setting
-                }
-            }
-            'registry' {
-                $current = (Read-RegistryValue -Path $setting.path -Name $setting.name).value
-                $values[$setting.name] = $current
-                if (-not (Test-Value -Current $current -Want $setting.want -Test $setting.test)) {
-                    $failing += $setting
-                }
-            }
-            'audit' {
-                $current = $Audit.values[$setting.guid.ToUpperInvariant()]
-                $values[$setting.name] = $current
-                if ($null -eq $current -or ([int]$current -band $setting.want) -ne $setting.want) {
-                    $failing += $setting
-                }
-            }
-            'service' {
-                $current = Read-ServiceState -Name $setting.name
-                if ($null -eq $current) {
-                    $values[$setting.name] = 'not installed'
-                }
-                else {
-                    $values[$setting.name] = "$($current.start_mode)/$($current.state)"
-                    if ($current.start_mode -ne 'Disabled' -or $current.state -ne 'Stopped') {
-                        $failing += $setting
-                    }
-                }
-            }
-            'firewall' {
-                $current = Read-FirewallProfile -FirewallProfile $setting.profile
-                $values[$setting.profile] = $current.effective
-                if ($current.effective -ne 'True') {
-                    $failing += $setting
-                }
-            }
-        }
-    }
-    return @{ values = $values; failing = $failing }
-}
-
-function Format-Want {
-    param([System.Collections.IDictionary]$Setting, [string]$Kind)
-    switch ($Kind) {
-        'audit' {
-            return "$($Setting.name) $(@('none', 'success', 'failure', 'success and failure')[$Setting.want])"
-        }
-        'service' {
-            return "$($Setting.name) disabled and stopped"
-        }
-        'firewall' {
-            return "$($Setting.profile) profile on"
-        }
-    }
-    $name = $Setting['key']
-    if (-not $name) {
-        $name = $Setting['name']
-    }
-    switch ($Setting.test) {
-        'eq' {
-            return "$name = $($Setting.want)"
-        }
-        'atleast' {
-            return "$name >= $($Setting.want)"
-        }
-        'range' {
-            return "$name 1..$($Setting.want)"
-        }
-    }
-    return "$name not $($Setting.want)"
-}
-
 # ---------------------------------------------------------------- the backup
 
 # One holder the functions share, whatever scope the module wrapper gives this script.
@@ -378,16 +127,16 @@ function Set-Control {
                 $values[$setting.key] = $setting.want
                 Add-Change -Object "secedit:System Access/$($setting.key)" -Action 'set' -Before $before -After "$($setting.want)" -Control $Control.id
             }
-            Write-SecurityPolicy -Value $values
+            Write-BjeicOpsSecurityPolicy -WorkDir $work -Value $values
         }
         'registry' {
             foreach ($setting in $Failing) {
-                $current = Read-RegistryValue -Path $setting.path -Name $setting.name
+                $current = Read-BjeicOpsRegistryValue -Path $setting.path -Name $setting.name
                 Add-BackupEntry ([ordered]@{ kind = 'registry'; control = $Control.id; path = $setting.path; name = $setting.name;
                         existed = $current.existed; key_existed = $current.key_existed; before = $current.value;
                         value_kind = $current.value_kind; after = $setting.want
                     })
-                Write-RegistryValue -Path $setting.path -Name $setting.name -Value $setting.want
+                Write-BjeicOpsRegistryValue -Path $setting.path -Name $setting.name -Value $setting.want
                 Add-Change -Object "$($setting.path)\$($setting.name)" -Action 'set' -Before $current.value -After $setting.want -Control $Control.id
             }
         }
@@ -398,13 +147,13 @@ function Set-Control {
                 Add-BackupEntry ([ordered]@{ kind = 'audit'; control = $Control.id; guid = $setting.guid; name = $setting.name;
                         before = $before; after = $after
                     })
-                Write-AuditPolicy -Guid $setting.guid -Value $after
+                Write-BjeicOpsAuditPolicy -Guid $setting.guid -Value $after
                 Add-Change -Object "auditpol:$($setting.name)" -Action 'set' -Before $before -After $after -Control $Control.id
             }
         }
         'service' {
             foreach ($setting in $Failing) {
-                $current = Read-ServiceState -Name $setting.name
+                $current = Read-BjeicOpsServiceState -Name $setting.name
                 Add-BackupEntry ([ordered]@{ kind = 'service'; control = $Control.id; name = $setting.name;
                         start_mode = $current.start_mode; delayed = $current.delayed; was_running = $current.state -eq 'Running';
                         after = 'Disabled'
@@ -419,7 +168,7 @@ function Set-Control {
         }
         'firewall' {
             foreach ($setting in $Failing) {
-                $current = Read-FirewallProfile -FirewallProfile $setting.profile
+                $current = Read-BjeicOpsFirewallState -FirewallProfile $setting.profile
                 Add-BackupEntry ([ordered]@{ kind = 'firewall'; control = $Control.id; profile = $setting.profile;
                         before = $current.local; after = 'True'
                     })
@@ -441,7 +190,7 @@ function Get-Refusal {
     }
     if ($Control.kind -eq 'firewall') {
         foreach ($setting in $Failing) {
-            $port = Test-WinRmAllowed -FirewallProfile $setting.profile
+            $port = Test-BjeicOpsWinRmAllowed -FirewallProfile $setting.profile -Ports $channel.winrm_ports
             if ($null -ne $port) {
                 return "turning the $($setting.profile) profile on would block WinRM on port ${port}: no enabled inbound allow rule covers it; add one first"
             }
@@ -475,8 +224,8 @@ function Invoke-Rollback {
     }
     $entries = @($manifest.entries)
     [array]::Reverse($entries)
-    $policy = Read-SecurityPolicy
-    $audit = Read-AuditPolicy
+    $policy = Read-BjeicOpsSecurityPolicy -WorkDir $work
+    $audit = Read-BjeicOpsAuditPolicy -WorkDir $work
     # A setting changed again since enforce is someone's later decision: refuse unless forced.
     $conflicts = @()
     foreach ($entry in $entries) {
@@ -486,16 +235,16 @@ function Invoke-Rollback {
                 $now = $policy.values[$entry.key]
             }
             'registry' {
-                $now = (Read-RegistryValue -Path $entry.path -Name $entry.name).value
+                $now = (Read-BjeicOpsRegistryValue -Path $entry.path -Name $entry.name).value
             }
             'audit' {
                 $now = $audit.values[$entry.guid.ToUpperInvariant()]
             }
             'service' {
-                $now = (Read-ServiceState -Name $entry.name).start_mode
+                $now = (Read-BjeicOpsServiceState -Name $entry.name).start_mode
             }
             'firewall' {
-                $now = (Read-FirewallProfile -FirewallProfile $entry.profile).local
+                $now = (Read-BjeicOpsFirewallState -FirewallProfile $entry.profile).local
             }
         }
         if ("$now" -ne "$($entry.after)") {
@@ -517,7 +266,7 @@ function Invoke-Rollback {
             'registry' {
                 if (-not $checkMode) {
                     if ($entry.existed) {
-                        Write-RegistryValue -Path $entry.path -Name $entry.name -Value $entry.before -Kind $entry.value_kind
+                        Write-BjeicOpsRegistryValue -Path $entry.path -Name $entry.name -Value $entry.before -Kind $entry.value_kind
                     }
                     else {
                         Remove-ItemProperty -LiteralPath $entry.path -Name $entry.name -ErrorAction SilentlyContinue
@@ -531,7 +280,7 @@ function Invoke-Rollback {
             }
             'audit' {
                 if (-not $checkMode) {
-                    Write-AuditPolicy -Guid $entry.guid -Value $entry.before
+                    Write-BjeicOpsAuditPolicy -Guid $entry.guid -Value $entry.before
                 }
                 Add-Change -Object "auditpol:$($entry.name)" -Action 'restore' -Before $entry.after -After $entry.before -Control $entry.control
             }
@@ -540,7 +289,7 @@ function Invoke-Rollback {
                     $mode = @{ Auto = 'Automatic'; Manual = 'Manual'; Disabled = 'Disabled' }[$entry.start_mode]
                     Set-Service -Name $entry.name -StartupType $mode
                     if ($null -ne $entry.delayed) {
-                        Write-RegistryValue -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$($entry.name)" -Name 'DelayedAutostart' -Value $entry.delayed
+                        Write-BjeicOpsRegistryValue -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$($entry.name)" -Name 'DelayedAutostart' -Value $entry.delayed
                     }
                     if ($entry.was_running) {
                         Start-Service -Name $entry.name
@@ -557,7 +306,7 @@ function Invoke-Rollback {
         }
     }
     if ($secedit.Count -and -not $checkMode) {
-        Write-SecurityPolicy -Value $secedit
+        Write-BjeicOpsSecurityPolicy -WorkDir $work -Value $secedit
     }
     if (-not $checkMode) {
         $manifest.state = 'rolled-back'
@@ -597,8 +346,8 @@ function Invoke-Harden {
     if ($Enforce -and $protected.Count) {
         $module.FailJson("enforce refused, nothing was changed: insecure_services names $($protected -join ', '), which the management channel needs")
     }
-    $policy = Read-SecurityPolicy
-    $audit = Read-AuditPolicy
+    $policy = Read-BjeicOpsSecurityPolicy -WorkDir $work
+    $audit = Read-BjeicOpsAuditPolicy -WorkDir $work
     $results = @()
     $diffBefore = [ordered]@{}
     $diffAfter = [ordered]@{}
@@ -607,9 +356,9 @@ function Invoke-Harden {
             status = 'pass'; before = $null; after = $null; message = ''
         }
         try {
-            $state = Get-ControlState -Control $control -Policy $policy -Audit $audit
+            $state = Get-BjeicOpsControlState -Control $control -Policy $policy -Audit $audit
             $result.before = $state.values
-            $wanted = @($control.settings | ForEach-Object { Format-Want -Setting $_ -Kind $control.kind }) -join '; '
+            $wanted = @($control.settings | ForEach-Object { Format-BjeicOpsWant -Setting $_ -Kind $control.kind }) -join '; '
             if (-not $state.failing.Count) {
                 $result.message = "meets the baseline: $wanted"
             }
@@ -622,7 +371,7 @@ function Invoke-Harden {
             }
             else {
                 $refusal = Get-Refusal -Control $control -Failing $state.failing
-                $todo = @($state.failing | ForEach-Object { Format-Want -Setting $_ -Kind $control.kind }) -join '; '
+                $todo = @($state.failing | ForEach-Object { Format-BjeicOpsWant -Setting $_ -Kind $control.kind }) -join '; '
                 if ($refusal) {
                     $result.status = 'skipped'
                     $result.message = "not enforced: $refusal"
@@ -637,12 +386,12 @@ function Invoke-Harden {
                 else {
                     Set-Control -Control $control -Failing $state.failing -Policy $policy -Audit $audit
                     if ($control.kind -eq 'secedit') {
-                        $policy = Read-SecurityPolicy
+                        $policy = Read-BjeicOpsSecurityPolicy -WorkDir $work
                     }
                     if ($control.kind -eq 'audit') {
-                        $audit = Read-AuditPolicy
+                        $audit = Read-BjeicOpsAuditPolicy -WorkDir $work
                     }
-                    $after = Get-ControlState -Control $control -Policy $policy -Audit $audit
+                    $after = Get-BjeicOpsControlState -Control $control -Policy $policy -Audit $audit
                     $result.after = $after.values
                     $diffBefore[$control.id] = $state.values
                     $diffAfter[$control.id] = $after.values
@@ -722,6 +471,9 @@ if ($run.backup -and $changes.Count) {
 }
 $module.Result.changed = $module.Result.changed -or $changes.Count -gt 0
 $module.Result.controls = $results
+foreach ($severity in @('critical', 'warning', 'info')) {   # summary's one meaning first: findings by severity
+    $summary[$severity] = @($findings | Where-Object { $_.severity -eq $severity }).Count
+}
 $module.Result.summary = $summary
 $module.Result.findings = $findings
 $module.Result.changes = @($changes)

@@ -149,10 +149,12 @@ controls:
     message: {description: 'Why it failed, what was done, or why it was skipped.', type: str, sample: set LmCompatibilityLevel = 5}
   sample: [{id: ntlm.v2_only, clause: 8.1.4.1c, status: fixed}]
 summary:
-  description: Number of controls per status, and the compliance percentage (passing of applicable).
+  description:
+    - The findings by severity (the one meaning of C(summary) in the result contract), then the number of controls per
+      status and the compliance percentage (passing of applicable).
   returned: always
   type: dict
-  sample: {pass: 15, fail: 0, fixed: 5, skipped: 1, error: 0, compliance_pct: 100.0}
+  sample: {critical: 0, warning: 1, info: 0, pass: 15, fail: 1, fixed: 5, skipped: 1, error: 0, compliance_pct: 95.2}
 findings:
   description: Failing controls, each C({check, severity, subject, value, threshold, message}) with the control id as check.
   returned: always

@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils.BjeicOps
+#AnsibleRequires -PowerShell ..module_utils.BjeicOpsWinHost
 
 # Daily inspection of a Windows Server host in one call: the Windows twin of linux_inspect, with the
 # same check ids where the meaning is the same. Read-only. CIM classes and event log queries are used,
@@ -43,13 +44,6 @@ $defaultThresholds = @{
     'backup.stale' = @{ warning = 1.0; critical = 2.0 }
 }
 
-# DMI vendor words of cloud platforms: the same list as module_utils/cloud_identity.py (a test holds them equal).
-$cloudVendors = @(
-    @('openstack', 'openstack'), @('alibaba cloud', 'aliyun'), @('huawei cloud', 'huaweicloud'),
-    @('tencent cloud', 'tencentcloud'), @('amazon ec2', 'aws'), @('google compute engine', 'gce'),
-    @('ctyun', 'ctyun'), @('easystack', 'easystack'), @('zstack', 'zstack')
-)
-
 $mib = 1024 * 1024
 $gib = 1024 * $mib
 $invariant = [Globalization.CultureInfo]::InvariantCulture
@@ -76,61 +70,21 @@ $enabled = @($enabled | Where-Object { $_ -notin $module.Params.skip_checks })
 $hostname = [System.Net.Dns]::GetHostName()
 $now = [DateTime]::UtcNow
 $since = $now.AddHours(-$module.Params.window_hours)
-$findings = New-Object -TypeName System.Collections.Generic.List[object]
+$findings = New-BjeicOpsFindingList -Keep $enabled -Always @('inspect.error')
 $attrs = [ordered]@{}
 $state = [ordered]@{}
 # Shared by the gatherers, whatever scope the module wrapper gives this script.
 $insp = @{ os = $null; network = $null; cloud = $null }
 
-function ConvertTo-IsoTime {
-    param([object]$Value)
-    if ($null -eq $Value) {
-        return $null
-    }
-    return ([DateTime]$Value).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', $invariant)
-}
-
 function Add-Finding {
     param([System.Collections.IDictionary]$Finding)
-    $check = $Finding['check']
-    if ($check -in $enabled -or $check.EndsWith('.unavailable') -or $check -eq 'inspect.error') {
-        $findings.Add($Finding)
-    }
+    Add-BjeicOpsFinding -List $findings -Finding $Finding
 }
 
 function Add-Graded {
     <# A finding when the value crosses its check's levels; the message gets {0} value, {1} severity, {2} threshold. #>
     param([string]$Check, [string]$Subject, [double]$Value, [string]$Format)
-    $grade = Get-BjeicOpsGrade -Value $Value -Levels $thresholds[$Check]
-    if ($grade[0]) {
-        $message = [string]::Format($invariant, $Format, $Value, $grade[0], $grade[1])
-        Add-Finding (New-BjeicOpsFinding -Check $Check -Severity $grade[0] -Subject $Subject -Message $message `
-                -Value $Value -Threshold $grade[1])
-    }
-}
-
-function Test-On {
-    param([string[]]$Check)
-    foreach ($id in $Check) {
-        if ($id -in $enabled) {
-            return $true
-        }
-    }
-    return $false
-}
-
-function Get-EventsOrNone {
-    <# Get-WinEvent that answers an empty list when nothing matches, and throws only real errors (access denied). #>
-    param([hashtable]$Filter, [int]$MaxEvents)
-    try {
-        return @(Get-WinEvent -FilterHashtable $Filter -MaxEvents $MaxEvents -ErrorAction Stop)
-    }
-    catch {
-        if ($_.FullyQualifiedErrorId -like 'NoMatchingEventsFound*') {
-            return @()
-        }
-        throw
-    }
+    Add-BjeicOpsGraded -List $findings -Check $Check -Subject $Subject -Value $Value -Levels $thresholds[$Check] -Format $Format
 }
 
 # ---------------------------------------------------------------- identity
@@ -155,7 +109,7 @@ function Get-Identity {
     }
     $attrs.memory_bytes = [int64]$cs.TotalPhysicalMemory
     $attrs.domain = [ordered]@{ name = $cs.Domain; joined = [bool]$cs.PartOfDomain }
-    $attrs.boot_time = ConvertTo-IsoTime $os.LastBootUpTime
+    $attrs.boot_time = ConvertTo-BjeicOpsIsoTime $os.LastBootUpTime
     $attrs.disks = @(Get-CimInstance -ClassName Win32_DiskDrive | Sort-Object -Property Index | ForEach-Object {
             [ordered]@{ name = $_.DeviceID; model = $_.Model; size_bytes = [int64]$_.Size; serial = "$($_.SerialNumber)".Trim() }
         })
@@ -167,7 +121,7 @@ function Get-Identity {
                 }
                 [ordered]@{ interface = $_.InterfaceAlias; family = $family; address = $_.IPAddress; prefix = [int]$_.PrefixLength }
             })
-    $state.inspected_at = ConvertTo-IsoTime $now
+    $state.inspected_at = ConvertTo-BjeicOpsIsoTime $now
     $state.uptime_seconds = [int64]($now - ([DateTime]$os.LastBootUpTime).ToUniversalTime()).TotalSeconds
     $insp.os = $os
 }
@@ -273,7 +227,7 @@ function Get-ServiceState {
 
 function Get-Logon {
     try {
-        $failedEvents = @(Get-EventsOrNone -Filter @{ LogName = 'Security'; Id = 4625; StartTime = $since.ToLocalTime() } -MaxEvents 20000)
+        $failedEvents = @(Get-BjeicOpsEvent -Filter @{ LogName = 'Security'; Id = 4625; StartTime = $since.ToLocalTime() } -MaxEvents 20000)
     }
     catch {
         Add-Finding (New-BjeicOpsUnavailable -Check 'login.unavailable' -Subject $hostname `
@@ -312,20 +266,20 @@ function Get-Logon {
                 $data[$item.Name] = $item.'#text'
             }
             [ordered]@{ user = "$($data['TargetDomainName'])\$($data['TargetUserName'])"; host = $data['IpAddress'];
-                logon_type = [int]$data['LogonType']; at = ConvertTo-IsoTime $_.TimeCreated
+                logon_type = [int]$data['LogonType']; at = ConvertTo-BjeicOpsIsoTime $_.TimeCreated
             }
         })
 }
 
 function Get-EventLogError {
     # @(): a function returning an empty or one-element array hands back $null or the element itself.
-    $records = @(Get-EventsOrNone -Filter @{ LogName = @('System', 'Application'); Level = @(1, 2); StartTime = $since.ToLocalTime() } `
+    $records = @(Get-BjeicOpsEvent -Filter @{ LogName = @('System', 'Application'); Level = @(1, 2); StartTime = $since.ToLocalTime() } `
             -MaxEvents 5000)
     $attrs.log_source = 'event log System, Application (level critical, error)'
     $state.log_error_count = $records.Count
     $samples = @($records | Select-Object -First $module.Params.log_sample_lines | ForEach-Object {
             $text = "$($_.Message)" -split "`r?`n" | Select-Object -First 1
-            '{0} {1} {2}/{3}: {4}' -f (ConvertTo-IsoTime $_.TimeCreated), $_.LogName, $_.ProviderName, $_.Id, $text
+            '{0} {1} {2}/{3}: {4}' -f (ConvertTo-BjeicOpsIsoTime $_.TimeCreated), $_.LogName, $_.ProviderName, $_.Id, $text
         })
     $grade = Get-BjeicOpsGrade -Value $records.Count -Levels $thresholds['log.errors']
     if ($grade[0]) {
@@ -418,7 +372,7 @@ function Get-WindowsServerBackup {
     $state.backups = @($evidence)
     if ($summary.LastBackupResultHR -ne 0) {
         Add-Finding (New-BjeicOpsFinding -Check 'backup.failed' -Severity critical -Subject 'Windows Server Backup' -Value $evidence.last_result `
-                -Message "the last Windows Server Backup at $(ConvertTo-IsoTime $summary.LastBackupTime) failed with $($evidence.last_result): see Get-WBJob -Previous 1")
+                -Message "the last Windows Server Backup at $(ConvertTo-BjeicOpsIsoTime $summary.LastBackupTime) failed with $($evidence.last_result): see Get-WBJob -Previous 1")
     }
     $last = $summary.LastSuccessfulBackupTime
     if ($null -eq $last -or ([DateTime]$last).Year -lt 2000) {
@@ -427,7 +381,7 @@ function Get-WindowsServerBackup {
         return
     }
     $age = [Math]::Round(($now - ([DateTime]$last).ToUniversalTime()).TotalHours, 1)
-    $evidence.newest = ConvertTo-IsoTime $last
+    $evidence.newest = ConvertTo-BjeicOpsIsoTime $last
     $evidence.age_hours = $age
     if ($maxAge -gt 0) {
         $grade = Get-BjeicOpsGrade -Value ($age / $maxAge) -Levels $thresholds['backup.stale']
@@ -442,54 +396,10 @@ function Get-WindowsServerBackup {
 # ---------------------------------------------------------------- network policy and cloud identity
 
 function Get-NetworkPolicy {
-    $processes = @{}
-    foreach ($process in @(Get-Process)) {
-        $processes[$process.Id] = $process.ProcessName
-    }
-    $listening = @()
-    foreach ($socket in @(Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue)) {
-        $proto = 'tcp'
-        if ($socket.LocalAddress.Contains(':')) {
-            $proto = 'tcp6'
-        }
-        $listening += [ordered]@{ proto = $proto; address = $socket.LocalAddress; port = [int]$socket.LocalPort;
-            process = $processes[[int]$socket.OwningProcess]
-        }
-    }
-    foreach ($socket in @(Get-NetUDPEndpoint -ErrorAction SilentlyContinue)) {
-        $proto = 'udp'
-        if ($socket.LocalAddress.Contains(':')) {
-            $proto = 'udp6'
-        }
-        $listening += [ordered]@{ proto = $proto; address = $socket.LocalAddress; port = [int]$socket.LocalPort;
-            process = $processes[[int]$socket.OwningProcess]
-        }
-    }
-    $listening = @($listening | Sort-Object -Property { $_.proto }, { $_.port }, { $_.address } -Unique)
-    $profiles = [ordered]@{}
-    foreach ($fwProfile in @(Get-NetFirewallProfile -PolicyStore ActiveStore)) {
-        $profiles["$($fwProfile.Name)"] = [ordered]@{ enabled = "$($fwProfile.Enabled)" -eq 'True';
-            inbound = "$($fwProfile.DefaultInboundAction)"; outbound = "$($fwProfile.DefaultOutboundAction)"
-        }
-    }
-    # Two queries for all rules and all port filters, joined on InstanceID (one query per rule takes minutes).
-    $ports = @{}
-    foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore)) {
-        $ports[$filter.InstanceID] = $filter
-    }
-    $rules = @()
-    foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True)) {
-        $filter = $ports[$rule.InstanceID]
-        $protocol = 'any'
-        $localPort = 'any'
-        if ($filter) {
-            $protocol = "$($filter.Protocol)"
-            $localPort = "$($filter.LocalPort -join ',')"
-        }
-        $rules += '{0} {1} {2} {3} port {4} ({5})' -f $rule.Direction, $rule.Action, $rule.Profile, $protocol, $localPort, $rule.DisplayName
-    }
+    $listening = @(Get-BjeicOpsListeningSocket)
+    $profiles = Get-BjeicOpsFirewallProfile
     $insp.network = [ordered]@{ hostname = $hostname; listening = $listening;
-        firewall = [ordered]@{ windows_firewall = @($rules | Sort-Object -Unique) }; firewall_profiles = $profiles
+        firewall = [ordered]@{ windows_firewall = @(Get-BjeicOpsFirewallRuleLine) }; firewall_profiles = $profiles
     }
     foreach ($name in $profiles.Keys) {
         if (-not $profiles[$name].enabled) {
@@ -503,23 +413,14 @@ function Get-CloudIdentity {
     if (-not $module.Params.cloud_identity) {
         return
     }
-    $product = Get-CimInstance -ClassName Win32_ComputerSystemProduct
-    $system = Get-CimInstance -ClassName Win32_ComputerSystem
-    $words = "$($system.Manufacturer) $($system.Model)".ToLowerInvariant()
-    $platform = $null
-    foreach ($pair in $cloudVendors) {
-        if ($words.Contains($pair[0])) {
-            $platform = $pair[1]
-            break
-        }
-    }
-    if ($null -eq $platform -or -not $product.UUID) {
+    $identity = Get-BjeicOpsCloudPlatform
+    if ($null -eq $identity.platform -or -not $identity.id) {
         Add-Finding (New-BjeicOpsUnavailable -Check 'cloud.unavailable' -Subject $hostname `
-                -Message "no cloud instance identity: vendor '$($system.Manufacturer)', model '$($system.Model)' is not a cloud platform; set cloud_identity=false on physical servers")
+                -Message "no cloud instance identity: vendor '$($identity.vendor)', model '$($identity.model)' is not a cloud platform; set cloud_identity=false on physical servers")
         return
     }
-    $insp.cloud = [ordered]@{ type = 'vm'; id = "$($product.UUID)".ToLowerInvariant(); name = $hostname; platform = $platform;
-        vendor = $system.Manufacturer; source = 'dmi'; cpu_count = $attrs.cpu.count; memory_bytes = $attrs.memory_bytes;
+    $insp.cloud = [ordered]@{ type = 'vm'; id = $identity.id; name = $hostname; platform = $identity.platform;
+        vendor = $identity.vendor; source = 'dmi'; cpu_count = $attrs.cpu.count; memory_bytes = $attrs.memory_bytes;
         disks = @($attrs.disks | ForEach-Object { [ordered]@{ name = $_.name; serial = $_.serial; size_bytes = $_.size_bytes } });
         addresses = @($attrs.addresses | Where-Object { $_.address -notlike '127.*' -and $_.address -ne '::1' -and $_.address -notlike 'fe80*' } |
                 ForEach-Object { $_.address } | Sort-Object)
@@ -549,7 +450,7 @@ catch {
     $module.FailJson("Failed to read the identity of $hostname (Win32_OperatingSystem, Win32_ComputerSystem): $($_.Exception.Message)", $_)
 }
 foreach ($gatherer in $gatherers) {
-    if (-not ((Test-On $gatherer.checks) -or $gatherer.ledger)) {
+    if (-not (@($gatherer.checks | Where-Object { $_ -in $enabled }).Count -or $gatherer.ledger)) {
         continue
     }
     try {
@@ -563,7 +464,7 @@ foreach ($gatherer in $gatherers) {
 }
 
 $order = @{ critical = 0; warning = 1; info = 2 }
-$sorted = @($findings | Sort-Object -Property { $order[$_.severity] }, { $_.check }, { $_.subject })
+$sorted = @($findings.items | Sort-Object -Property { $order[$_.severity] }, { $_.check }, { $_.subject })
 $attrs.state = $state
 $ledger = @(New-BjeicOpsLedgerItem -Kind os -Key (Get-BjeicOpsLedgerKey -Prefix host -Name $hostname) -Attrs $attrs)
 if ($insp.network) {

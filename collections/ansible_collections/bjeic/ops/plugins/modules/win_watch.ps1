@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils.BjeicOps
+#AnsibleRequires -PowerShell ..module_utils.BjeicOpsWinHost
 
 # Security watch of a Windows Server host against the baseline taken when the watch began: the Windows twin of
 # linux_watch, with the same check ids where the meaning is the same. Read-only but for its own baseline file under
@@ -45,29 +46,22 @@ if ($module.Params.checks.Count -gt 0) {
     $enabled = @($module.Params.checks)
 }
 $hostname = [System.Net.Dns]::GetHostName()
-$findings = New-Object -TypeName System.Collections.Generic.List[object]
+$findings = New-BjeicOpsFindingList -Keep $enabled -Always @('sec.baseline_captured')
 $problems = New-Object -TypeName System.Collections.Generic.List[string]
 
 function Add-Watch {
     param([string]$Check, [string]$Severity, [string]$Subject, [string]$Message, [object]$Value = $null)
-    if ($Check -in $enabled) {
-        $findings.Add((New-BjeicOpsFinding -Check $Check -Severity $Severity -Subject $Subject -Message $Message -Value $Value))
-    }
+    Add-BjeicOpsFinding -List $findings -Finding (New-BjeicOpsFinding -Check $Check -Severity $Severity -Subject $Subject `
+            -Message $Message -Value $Value)
 }
 
 # ---------------------------------------------------------------- what the watch observes
 
 function Get-ListeningSocket {
-    $names = @{}
-    foreach ($process in @(Get-Process -ErrorAction SilentlyContinue)) {
-        $names[[int]$process.Id] = $process.ProcessName
-    }
+    <# socket (tcp/0.0.0.0:4444, as linux_watch names it) -> its process. #>
     $sockets = [ordered]@{}
-    foreach ($socket in @(Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue)) {
-        $sockets["tcp/$($socket.LocalAddress):$($socket.LocalPort)"] = $names[[int]$socket.OwningProcess]
-    }
-    foreach ($socket in @(Get-NetUDPEndpoint -ErrorAction SilentlyContinue)) {
-        $sockets["udp/$($socket.LocalAddress):$($socket.LocalPort)"] = $names[[int]$socket.OwningProcess]
+    foreach ($socket in @(Get-BjeicOpsListeningSocket)) {
+        $sockets["$($socket.proto)/$($socket.address):$($socket.port)"] = $socket.process
     }
     return $sockets
 }
@@ -161,8 +155,9 @@ function Get-FirewallLine {
             $lines += "$store $name $($item.GetValue($name))"
         }
     }
-    foreach ($profile in @(Get-NetFirewallProfile -ErrorAction SilentlyContinue | Sort-Object -Property Name)) {
-        $lines += "profile $($profile.Name) enabled=$($profile.Enabled) inbound=$($profile.DefaultInboundAction)"
+    $profiles = Get-BjeicOpsFirewallProfile
+    foreach ($name in $profiles.Keys) {
+        $lines += "profile $name enabled=$($profiles[$name].enabled) inbound=$($profiles[$name].inbound)"
     }
     return , @($lines | Sort-Object)
 }
@@ -232,32 +227,28 @@ function Compare-Map {
     return , @($added, $removed, $changed)
 }
 
-function Compare-Listening {
-    param($Base, $Now)
-    $diff = Compare-Map (ConvertTo-Map $Base.listening) $Now.listening
-    foreach ($socket in $diff[0]) {
-        Add-Watch 'sec.listening_new' 'warning' $socket "new listening port $socket ($($Now.listening[$socket])) since the watch began" `
-            @{ socket = $socket; process = $Now.listening[$socket] }
+function Compare-Entry {
+    <# Entries of one part that are new, changed or gone since the baseline: new ones are findings of Check at
+    NewSeverity, a change at what Severity says for (before, after), a removal info. #>
+    param([string]$Check, [string]$What, [object]$Base, [System.Collections.IDictionary]$Now, [string]$NewSeverity = 'warning',
+        [scriptblock]$Severity = { 'warning' })
+    $before = ConvertTo-Map $Base
+    $diff = Compare-Map $before $Now
+    foreach ($name in $diff[0]) {
+        Add-Watch $Check $NewSeverity $name "new $What $name since the watch began: $(ConvertTo-Text $Now[$name])" $Now[$name]
     }
-    foreach ($socket in $diff[1]) {
-        Add-Watch 'sec.listening_new' 'info' $socket "port $socket no longer listens" $socket
+    foreach ($name in $diff[2]) {
+        Add-Watch $Check (& $Severity $before[$name] $Now[$name]) $name ("$What $name changed since the watch began: " +
+            "$(ConvertTo-Text $before[$name]) -> $(ConvertTo-Text $Now[$name])") @{ before = $before[$name]; after = $Now[$name] }
+    }
+    foreach ($name in $diff[1]) {
+        Add-Watch $Check 'info' $name "$What $name is gone since the watch began"
     }
 }
 
-function Compare-Account {
+function Compare-Group {
+    <# New members of the watched groups: critical (a way to administer the host, or to log on to it). #>
     param($Base, $Now)
-    $before = ConvertTo-Map $Base.accounts
-    $diff = Compare-Map $before $Now.accounts
-    foreach ($name in $diff[0]) {
-        Add-Watch 'sec.account_new' 'warning' $name "new local account $name ($($Now.accounts[$name].sid)) since the watch began" $Now.accounts[$name]
-    }
-    foreach ($name in $diff[2]) {
-        Add-Watch 'sec.account_new' 'warning' $name "local account $name changed since the watch began: $(ConvertTo-Text $before[$name]) -> $(ConvertTo-Text $Now.accounts[$name])" `
-            @{ before = $before[$name]; after = $Now.accounts[$name] }
-    }
-    foreach ($name in $diff[1]) {
-        Add-Watch 'sec.account_new' 'info' $name "local account $name was removed during the watch"
-    }
     $groupsBefore = ConvertTo-Map $Base.groups
     foreach ($group in $watchedGroups) {
         if (-not $Now.groups.Contains($group[0])) {
@@ -271,67 +262,21 @@ function Compare-Account {
     }
 }
 
-function Compare-Service {
-    param($Base, $Now)
-    $before = ConvertTo-Map $Base.services
-    $diff = Compare-Map $before $Now.services
-    foreach ($name in $diff[0]) {
-        $service = $Now.services[$name]
-        Add-Watch 'sec.service_new' 'warning' $name "new service $name ($($service.start_mode), $($service.account)): $($service.path)" $service
+# A service whose program or account changed, or a task whose actions or account changed, is a classic way to persist:
+# critical; other changes (start mode, enabled) warnings.
+$serviceChanged = {
+    param($Before, $After)
+    if ("$($Before.path)" -ne "$($After.path)" -or "$($Before.account)" -ne "$($After.account)") {
+        return 'critical'
     }
-    foreach ($name in $diff[2]) {
-        $old = $before[$name]
-        $new = $Now.services[$name]
-        # A service whose program or account changed is a classic way to persist; starting by itself is one too.
-        $severity = 'warning'
-        if ("$($old.path)" -ne "$($new.path)" -or "$($old.account)" -ne "$($new.account)") {
-            $severity = 'critical'
-        }
-        Add-Watch 'sec.service_new' $severity $name "service $name changed since the watch began: $(ConvertTo-Text $old) -> $(ConvertTo-Text $new)" `
-            @{ before = $old; after = $new }
-    }
-    foreach ($name in $diff[1]) {
-        Add-Watch 'sec.service_new' 'info' $name "service $name was removed during the watch"
-    }
+    return 'warning'
 }
-
-function Compare-Task {
-    param($Base, $Now)
-    $before = ConvertTo-Map $Base.tasks
-    $diff = Compare-Map $before $Now.tasks
-    foreach ($name in $diff[0]) {
-        $task = $Now.tasks[$name]
-        Add-Watch 'sec.task_new' 'warning' $name "new scheduled task $name (as $($task.user)): $($task.actions -join '; ')" $task
+$taskChanged = {
+    param($Before, $After)
+    if ((ConvertTo-Text @($Before.actions)) -ne (ConvertTo-Text @($After.actions)) -or "$($Before.user)" -ne "$($After.user)") {
+        return 'critical'
     }
-    foreach ($name in $diff[2]) {
-        $old = $before[$name]
-        $new = $Now.tasks[$name]
-        $severity = 'warning'
-        if ((ConvertTo-Text @($old.actions)) -ne (ConvertTo-Text @($new.actions)) -or "$($old.user)" -ne "$($new.user)") {
-            $severity = 'critical'   # what it runs, or as whom, changed
-        }
-        Add-Watch 'sec.task_new' $severity $name "scheduled task $name changed since the watch began: $(ConvertTo-Text $old) -> $(ConvertTo-Text $new)" `
-            @{ before = $old; after = $new }
-    }
-    foreach ($name in $diff[1]) {
-        Add-Watch 'sec.task_new' 'info' $name "scheduled task $name was removed during the watch"
-    }
-}
-
-function Compare-Autostart {
-    param($Base, $Now)
-    $before = ConvertTo-Map $Base.autostart
-    $diff = Compare-Map $before $Now.autostart
-    foreach ($name in $diff[0]) {
-        Add-Watch 'sec.autostart_new' 'warning' $name "new autostart entry $name = $($Now.autostart[$name])" $Now.autostart[$name]
-    }
-    foreach ($name in $diff[2]) {
-        Add-Watch 'sec.autostart_new' 'critical' $name "autostart entry $name changed since the watch began: $($before[$name]) -> $($Now.autostart[$name])" `
-            @{ before = $before[$name]; after = $Now.autostart[$name] }
-    }
-    foreach ($name in $diff[1]) {
-        Add-Watch 'sec.autostart_new' 'info' $name "autostart entry $name was removed during the watch"
-    }
+    return 'warning'
 }
 
 function Compare-Firewall {
@@ -351,7 +296,7 @@ function Compare-Firewall {
 
 $now = Get-Observation
 foreach ($problem in $problems) {
-    $findings.Add((New-BjeicOpsUnavailable -Check 'sec.unavailable' -Subject $hostname -Message $problem))
+    Add-BjeicOpsFinding -List $findings -Finding (New-BjeicOpsUnavailable -Check 'sec.unavailable' -Subject $hostname -Message $problem)
 }
 $watched = [ordered]@{ listening = $now.listening.Count; accounts = $now.accounts.Count; services = $now.services.Count;
     tasks = $now.tasks.Count; autostart = $now.autostart.Count; firewall_rules = @($now.firewall).Count
@@ -393,23 +338,24 @@ if ($null -eq $base) {
         }
         $verb = 'recorded the'
     }
-    $findings.Add((New-BjeicOpsFinding -Check 'sec.baseline_captured' -Severity info -Subject $hostname `
-                -Message "$verb baseline of watch $($module.Params.watch) on ${hostname}: $counts"))
+    Add-BjeicOpsFinding -List $findings -Finding (New-BjeicOpsFinding -Check 'sec.baseline_captured' -Severity info `
+            -Subject $hostname -Message "$verb baseline of watch $($module.Params.watch) on ${hostname}: $counts")
     $module.Result.baseline = @{ watch = $module.Params.watch; path = $path; captured_at = $now.captured_at; captured_now = (-not $module.CheckMode) }
     $module.Result.msg = "baseline of watch $($module.Params.watch) recorded"
 }
 else {
-    Compare-Listening $base $now
-    Compare-Account $base $now
-    Compare-Service $base $now
-    Compare-Task $base $now
-    Compare-Autostart $base $now
+    Compare-Entry 'sec.listening_new' 'listening port' $base.listening $now.listening
+    Compare-Entry 'sec.account_new' 'local account' $base.accounts $now.accounts
+    Compare-Group $base $now
+    Compare-Entry 'sec.service_new' 'service' $base.services $now.services -Severity $serviceChanged
+    Compare-Entry 'sec.task_new' 'scheduled task' $base.tasks $now.tasks -Severity $taskChanged
+    Compare-Entry 'sec.autostart_new' 'autostart entry' $base.autostart $now.autostart -Severity { 'critical' }
     Compare-Firewall $base $now
-    $serious = @($findings | Where-Object { $_.severity -ne 'info' }).Count
+    $serious = @($findings.items | Where-Object { $_.severity -ne 'info' }).Count
     $module.Result.baseline = @{ watch = $module.Params.watch; path = $path; captured_at = $base.captured_at; captured_now = $false }
     $module.Result.msg = "$serious change(s) since the baseline of watch $($module.Params.watch) ($($base.captured_at))"
 }
 $module.Result.changed = $false
-$module.Result.findings = @($findings)
+$module.Result.findings = @($findings.items)
 $module.Result.watched = $watched
 $module.ExitJson()

@@ -59,7 +59,7 @@ def test_a_line_past_its_end_of_support(data):
     found, advice = db_advice.advise({'engine': 'mysql', 'product': 'MySQL', 'version': '8.0.40'}, data, 'db:a@h', FRESH)
     assert checks(found) == [('db.version_unsupported', 'critical'), ('db.version_outdated', 'critical')]
     assert advice['supported'] is False and advice['end_of_support'] == '2026-04-30'
-    found, _ = db_advice.advise({'engine': 'mssql', 'version': '13.0.6500.1', 'level': 'SP3'}, data, 'db:b@h', FRESH)
+    found, dummy = db_advice.advise({'engine': 'mssql', 'version': '13.0.6500.1', 'level': 'SP3'}, data, 'db:b@h', FRESH)
     assert checks(found) == [('db.version_unsupported', 'critical')]      # 2016: extended support ended 2026-07-14
 
 
@@ -81,7 +81,7 @@ def test_old_facts_are_said_to_be_old(data):
     assert checks(found) == [('db.advice_stale', 'info')] and advice['stale'] is True
     assert '106 days old' in found[0]['message']
     # a line checked later than the file (Oracle 19c's facts are from May) is judged by its own date
-    found, _ = db_advice.advise({'engine': 'oracle', 'version_full': '19.31.0.0.0'}, data, 'd', datetime.date(2026, 8, 10))
+    found, dummy = db_advice.advise({'engine': 'oracle', 'version_full': '19.31.0.0.0'}, data, 'd', datetime.date(2026, 8, 10))
     assert checks(found) == [('db.advice_stale', 'info')] and '2026-05-08' in found[0]['message']
 
 

@@ -128,6 +128,29 @@ def test_every_shared_function_called_is_defined_and_exported():
                 assert exported[command][:-5] in required, (module, command, 'its module_utils is not required')
 
 
+# What the modules kept for themselves before the shared readers moved to module_utils: none is called any more, and
+# every function a module calls that is not a cmdlet of Windows is its own or exported by a module_util it requires.
+MOVED = ('Read-SecurityPolicy', 'Write-SecurityPolicy', 'Read-AuditPolicy', 'Write-AuditPolicy', 'Read-RegistryValue',
+         'Write-RegistryValue', 'Read-ServiceState', 'Read-FirewallProfile', 'Test-WinRmAllowed', 'Test-Value',
+         'Get-ControlState', 'Format-Want', 'ConvertTo-IsoTime', 'Get-EventsOrNone', 'Test-On')
+
+
+@pytest.mark.parametrize('module', MODULES)
+def test_no_module_calls_what_moved_to_the_shared_module_utils(module):
+    text = source(module)
+    own = set(pstree.functions(text))
+    for command in set(pstree.commands(text)):
+        assert command not in MOVED or command in own, (module, command)
+
+
+def test_shared_windows_readers_take_what_they_need_as_parameters():
+    # A module_util cannot see a module's variables: nothing in them may name one ($work, $channel, $module ...).
+    for name in ('BjeicOps.psm1', 'BjeicOpsWinHost.psm1', 'BjeicOpsWinSetting.psm1'):
+        text = read(os.path.join(PLUGINS, 'module_utils', name))
+        for variable in ('$work', '$channel', '$module', '$settings', '$enabled', '$thresholds', '$findings', '$insp'):
+            assert not re.search(re.escape(variable) + r'\b', text), (name, variable)
+
+
 def test_win_inspect_check_ids_and_thresholds_match_linux_where_the_meaning_is_the_same():
     names = pstree.assignments(source('win_inspect'))
     windows_ids = names['$checkids']
@@ -155,7 +178,7 @@ def test_win_watch_shares_the_linux_watch_ids_where_the_meaning_is_the_same():
 
 
 def test_both_platforms_know_the_same_cloud_vendors():
-    vendors = pstree.assignments(source('win_inspect'))['$cloudvendors']
+    vendors = pstree.assignments(read(os.path.join(PLUGINS, 'module_utils', 'BjeicOpsWinHost.psm1')))['$cloudvendors']
     assert [tuple(v) for v in vendors] == list(cloud_identity.CLOUD_VENDORS)
 
 
@@ -229,4 +252,4 @@ def test_the_management_channel_services_are_never_insecure():
     channel = read(os.path.join(PLUGINS, 'module_utils', 'BjeicOps.psm1'))
     for service in ('WinRM', 'seclogon', 'TermService', 'sshd', 'RpcSs', 'HTTP'):
         assert "'%s'" % service in channel
-    assert 'Test-WinRmAllowed' in source('win_harden')
+    assert 'Test-BjeicOpsWinRmAllowed -FirewallProfile $setting.profile -Ports $channel.winrm_ports' in source('win_harden')
