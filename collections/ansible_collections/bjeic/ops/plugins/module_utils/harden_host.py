@@ -14,9 +14,10 @@ import socket
 import stat
 
 from ansible_collections.bjeic.ops.plugins.module_utils import config_edit as edit
-from ansible_collections.bjeic.ops.plugins.module_utils import contract
+from ansible_collections.bjeic.ops.plugins.module_utils import contract, linux_packages
 from ansible_collections.bjeic.ops.plugins.module_utils.harden_catalogue import PAM_ACCOUNT, PAM_AUTH, PAM_PASSWORD
 from ansible_collections.bjeic.ops.plugins.module_utils.host_backup import Backup, write_atomic
+from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import PatchError
 
 
 SSHD_CONFIG = '/etc/ssh/sshd_config'
@@ -72,6 +73,7 @@ class Host(object):
         self.module = module
         self.name = socket.gethostname()
         self.family = self._family()
+        self._packages = None    # the package manager, found when a control first needs it
         self.systemd = os.path.isdir('/run/systemd/system')
         self.container = (os.path.exists('/run/.containerenv') or os.path.exists('/.dockerenv')
                           or 'container=' in read('/proc/1/environ').replace('\0', '\n'))
@@ -105,39 +107,34 @@ class Host(object):
         except ValueError:
             return default
 
-    # packages
+    # packages: through the package manager layer linux_patch uses (linux_packages)
+    @property
+    def packages(self):
+        if self._packages is None:
+            try:
+                self._packages = linux_packages.pick_backend(self.module, 'auto', self.module.run_command)
+            except PatchError as exc:
+                raise ControlError(str(exc))
+        return self._packages
+
     def installed(self, name):
-        if self.family == 'debian':
-            rc, out, _err = self.run('dpkg-query', '-W', '-f=${Status}', name)
-            return rc == 0 and 'install ok installed' in out
-        rc, _out, _err = self.run('rpm', '-q', name)
-        return rc == 0
+        return self.packages.is_installed(name)
 
     def installed_set(self):
-        if self.family == 'debian':
-            out = self.must('dpkg-query', '-W', '-f=${Package} ${Status}\n')
-            return set(line.split()[0] for line in out.splitlines() if line.endswith('install ok installed'))
-        return set(self.must('rpm', '-qa', '--qf', '%{NAME}\n').split())
+        return self._package_call(self.packages.installed_names)
 
     def install(self, names):
-        if self.family == 'debian':
-            args = ('apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold')
-            rc, out, err = self.run(*(args + tuple(names)))
-            if rc != 0 and 'Unable to locate package' in (err + out):
-                self.run('apt-get', 'update', '-q')
-                rc, out, err = self.run(*(args + tuple(names)))
-        else:
-            manager = 'dnf' if self.module.get_bin_path('dnf') else 'yum'
-            rc, out, err = self.run(manager, 'install', '-y', *names)
-        if rc != 0:
-            raise ControlError('installing %s failed (rc=%d): %s. Check the package repositories of this host.'
-                               % (', '.join(names), rc, (err or out).strip()[-500:]))
+        self._package_call(self.packages.install_packages, names, advice='Check the package repositories of this host.')
 
     def remove(self, names):
-        if self.family == 'debian':
-            self.must('apt-get', 'purge', '-y', '-q', *names)
-        else:
-            self.must('dnf' if self.module.get_bin_path('dnf') else 'yum', 'remove', '-y', *names)
+        self._package_call(self.packages.remove_packages, names)
+
+    @staticmethod
+    def _package_call(call, *args, **kwargs):
+        try:
+            return call(*args)
+        except PatchError as exc:
+            raise ControlError('%s%s' % (exc, (' ' + kwargs['advice']) if kwargs.get('advice') else ''))
 
     # services
     def unit_state(self, unit):

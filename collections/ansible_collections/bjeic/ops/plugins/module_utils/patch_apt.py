@@ -131,6 +131,32 @@ class AptBackend(object):
     def reboot_flagged(self):
         return os.path.exists('/run/reboot-required') or os.path.exists('/var/run/reboot-required')
 
+    # ---------------------------------------------------------------- names (linux_harden: packages a control needs)
+    def installed_names(self):
+        out, dummy = self.run(['dpkg-query', '-W', '-f', '${Package} ${Status}\n'], 'reading the installed packages')
+        return set(line.split()[0] for line in out.splitlines() if line.endswith('install ok installed'))
+
+    def is_installed(self, name):
+        rc, out, dummy = self._run(['dpkg-query', '-W', '-f', '${Status}', name], environ_update=ENV)
+        return rc == 0 and 'install ok installed' in out
+
+    def install_packages(self, names):
+        """Install these packages (without recommends, keeping configuration files); the package lists are
+        refreshed once when a name is not found in them."""
+        self.wait_for_lock()
+        args = ('apt-get', 'install', '-y', '-q', '--no-install-recommends') + self.options + tuple(names)
+        rc, out, err = self._run(list(args), environ_update=ENV)
+        if rc != 0 and 'Unable to locate package' in (err + out):
+            self.refresh()
+            rc, out, err = self._run(list(args), environ_update=ENV)
+        if rc != 0:
+            raise explain('installing %s (apt-get install)' % ', '.join(names), out, err)
+
+    def remove_packages(self, names):
+        self.wait_for_lock()
+        self.run(('apt-get', 'purge', '-y', '-q') + self.options + tuple(names),
+                 'removing %s (apt-get purge)' % ', '.join(names))
+
     # ---------------------------------------------------------------- plan and apply
     def available(self):
         """Every pending upgrade, with the new packages it would pull in."""

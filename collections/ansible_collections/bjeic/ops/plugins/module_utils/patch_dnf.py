@@ -63,6 +63,21 @@ class DnfBackend(object):
     def dnf(self, *args):
         return (self.command, '-y', '-q', STRICT, '--setopt=install_weak_deps=False') + args
 
+    # ---------------------------------------------------------------- names (linux_harden: packages a control needs)
+    def installed_names(self):
+        out, dummy = self.run(['rpm', '-qa', '--qf', '%{NAME}\n'], 'reading the installed packages (rpm -qa)')
+        return set(out.split())
+
+    def is_installed(self, name):
+        rc, dummy, dummy = self._run(['rpm', '-q', name], environ_update=ENV)
+        return rc == 0
+
+    def install_packages(self, names):
+        self.run(self.dnf('install', *names), 'installing %s (%s install)' % (', '.join(names), self.command))
+
+    def remove_packages(self, names):
+        self.run(self.dnf('remove', *names), 'removing %s (%s remove)' % (', '.join(names), self.command))
+
     # ---------------------------------------------------------------- state
     def installed(self):
         out, dummy = self.run(['rpm', '-qa', '--qf', '%{NAME}.%{ARCH}\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\n'],

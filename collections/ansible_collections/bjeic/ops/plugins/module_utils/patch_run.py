@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: bjeic.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One patch run of linux_patch: the package manager this host has (patch_apt, patch_dnf), the plan, the
+"""One patch run of linux_patch: the package manager this host has (linux_packages), the plan, the
 apply in a recorded transaction with the versions it replaced kept, and the rollback of a transaction."""
 
 from __future__ import absolute_import, division, print_function
@@ -14,45 +14,10 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.bjeic.ops.plugins.module_utils import contract
 from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding
 from ansible_collections.bjeic.ops.plugins.module_utils import patch_snapshot
-from ansible_collections.bjeic.ops.plugins.module_utils.patch_apt import AptBackend
-from ansible_collections.bjeic.ops.plugins.module_utils.patch_dnf import DnfBackend
+from ansible_collections.bjeic.ops.plugins.module_utils.linux_packages import pick_backend
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import (
     PatchError, Transactions, changes_of, diff_of, mismatches, now, reboot_needed_by, select, services_needing_restart,
     set_diff)
-
-RHEL_LIKE = ('rhel', 'fedora', 'centos', 'kylin', 'openeuler', 'anolis', 'rocky', 'almalinux')
-
-
-def os_release_ids():
-    ids = set()
-    try:
-        with open('/etc/os-release') as handle:
-            for line in handle:
-                key, dummy, value = line.strip().partition('=')
-                if key in ('ID', 'ID_LIKE'):
-                    ids.update(value.strip('"\'').lower().split())
-    except (IOError, OSError):
-        pass
-    return ids
-
-
-BINARIES = {'apt': 'apt-get', 'dnf': 'dnf', 'yum': 'yum'}
-
-
-def pick_backend(module, wanted, run):
-    found = dict((backend, module.get_bin_path(binary)) for backend, binary in BINARIES.items())
-    if wanted == 'auto':
-        rhel = bool(os_release_ids() & set(RHEL_LIKE))
-        order = ('dnf', 'yum', 'apt') if rhel else ('apt', 'dnf', 'yum')
-        wanted = next((backend for backend in order if found[backend]), None)
-        if wanted is None:
-            raise PatchError('this host has neither apt-get nor dnf/yum: linux_patch supports Debian- and RHEL-family hosts')
-    if not found[wanted]:
-        raise PatchError('backend=%s but this host has no %s' % (wanted, BINARIES[wanted]))
-    if wanted == 'apt':
-        return AptBackend(run, module.params['lock_timeout'])
-    return DnfBackend(run, command=found[wanted])
-
 
 def check_free_space(min_free_mb):
     short = []
@@ -73,7 +38,7 @@ class Patcher(object):
         self.module = module
         self.params = module.params
         self.host = socket.gethostname()
-        self.backend = pick_backend(module, self.params['backend'], self.run)
+        self.backend = pick_backend(module, self.params['backend'], self.run, self.params['lock_timeout'])
         self.store = Transactions(self.params['state_dir'], module)
         self.result = dict(changed=False, backend=self.backend.name, updates=[], new_packages=[], removals=[],
                            transaction_id=None, packages=[], reboot_required=False, services_restart=[],
