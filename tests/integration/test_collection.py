@@ -71,3 +71,31 @@ def test_win_patch_categories_are_the_ones_win_updates_takes():
     for name in ours:   # win_updates takes CriticalUpdates for 'Critical Updates'; we send the category's GUID
         assert re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', name) in described, name
     assert all(re.match(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', v) for v in ours.values())
+
+
+def test_report_file_writes_on_the_controller_without_a_module(tmp_path):
+    """The roles' last step through ansible-playbook: written in check mode too, a blocked directory is one line and
+    the other hosts still get theirs, an empty directory writes nothing. The hosts are unreachable names: the
+    action never connects."""
+    import json
+    import yaml
+    (tmp_path / 'blocked').write_text('a file where the directory should be')
+    playbook = tmp_path / 'play.yml'
+    playbook.write_text(yaml.safe_dump([{
+        'hosts': 'all', 'gather_facts': False,
+        'tasks': [{'name': 'Write', 'bjeic.ops.report_file': {
+            'dir': "{{ (top ~ '/blocked') if inventory_hostname == 'bad' else (top ~ '/out') }}",
+            'result': {'host': '{{ inventory_hostname }}', 'findings': []}}},
+            {'name': 'Nothing to write', 'bjeic.ops.report_file': {'dir': '', 'result': {}}, 'register': 'empty'},
+            {'name': 'Skipped', 'ansible.builtin.assert': {'that': ['empty is skipped']}}]}]))
+    inventory = tmp_path / 'hosts'
+    inventory.write_text('good ansible_host=192.0.2.1\nother ansible_host=192.0.2.2\nbad ansible_host=192.0.2.3\n')
+    done = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', str(inventory), str(playbook), '--check',
+                           '-e', 'top=%s' % tmp_path], capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode == 2, done.stdout
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['good.json', 'other.json']
+    assert json.load(open(str(tmp_path / 'out' / 'good.json'))) == {'host': 'good', 'findings': []}
+    assert 'could not write the report in %s/blocked on the controller' % tmp_path in done.stdout
+    assert 'Traceback' not in done.stdout + done.stderr
+    recap = dict(line.split(None, 1) for line in done.stdout.split('PLAY RECAP')[1].splitlines()[1:] if line.strip())
+    assert 'ok=2' in recap['good'] and 'skipped=1' in recap['good'] and 'failed=1' in recap['bad']

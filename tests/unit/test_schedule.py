@@ -197,3 +197,15 @@ def test_an_awx_rrule_fires_when_cron_does(cron):
         assert fired == expected
     else:
         assert [t.strftime('%M %H %d %w') for t in fired] == [t.strftime('%M %H %d %w') for t in expected]
+
+
+def test_the_shipped_schedule_loads_and_its_playbooks_exist():
+    """schedules.yml as shipped: every job valid (it once carried a description YAML could not read), every playbook
+    and inventory it names present in the project."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    jobs = schedule.load(os.path.join(root, 'schedules.yml'))
+    assert {'daily-inspection', 'db-availability', 'backup', 'store-compact'} <= set(j['name'] for j in jobs)
+    for job in jobs:
+        if job.get('playbook'):
+            assert os.path.exists(os.path.join(root, 'playbooks', job['playbook'])), job['name']
+            assert os.path.exists(os.path.join(root, job['inventory'])), job['name']

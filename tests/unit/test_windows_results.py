@@ -160,16 +160,31 @@ def test_right_sizing_reads_windows_cpu_busy_as_load_per_cpu():
     assert sample['cpu'] == 0.375 and sample['mem'] == 70.0 and (sample['disk'], sample['mount']) == (93.0, 'D:')
 
 
-@pytest.mark.parametrize('role', ['inspect', 'harden', 'patch'])
-@pytest.mark.parametrize('hostvars, family', [
+CONNECTIONS = [
     ({'ansible_connection': 'winrm'}, 'windows'), ({'ansible_connection': 'psrp'}, 'windows'),
+    ({'ansible_connection': 'ansible.builtin.psrp'}, 'windows'),
     ({'ansible_connection': 'ssh', 'ansible_shell_type': 'powershell'}, 'windows'),
-    ({'ansible_connection': 'ssh'}, 'linux'), ({}, 'linux'), ({'ansible_connection': 'local'}, 'linux')])
+    ({'ansible_connection': 'ssh'}, 'linux'), ({}, 'linux'), ({'ansible_connection': 'local'}, 'linux')]
+
+
+def render(expression, hostvars):
+    from ansible_collections.bjeic.ops.plugins.filter.os_family import FilterModule
+    environment = jinja2.Environment()
+    environment.filters.update(('bjeic.ops.' + name, f) for name, f in FilterModule().filters().items())
+    return environment.from_string(expression).render(**hostvars)
+
+
+@pytest.mark.parametrize('role', ['inspect', 'harden', 'patch', 'expand'])
+@pytest.mark.parametrize('hostvars, family', CONNECTIONS)
 def test_roles_pick_the_tasks_by_connection(role, hostvars, family):
     role_dir = os.path.join(COLLECTION, 'roles', role)
     expression = yaml.safe_load(open(os.path.join(role_dir, 'vars', 'main.yml')))['__%s_os_family' % role]
-    assert jinja2.Environment().from_string(expression).render(**hostvars) == family
-    assert os.path.exists(os.path.join(role_dir, 'tasks', family + '.yml'))
+    assert render(expression, hostvars) == family
+    tasks = os.path.join(role_dir, 'tasks')
+    if role == 'expand':   # one task per family in main.yml, chosen by condition
+        assert "__expand_os_family == '%s'" % family in open(os.path.join(tasks, 'main.yml')).read()
+    else:
+        assert os.path.exists(os.path.join(tasks, family + '.yml'))
 
 
 def test_the_example_inventory_connects_to_windows_safely():
@@ -226,14 +241,11 @@ def test_a_watch_over_both_families_is_one_duty_record(store):
     assert kpis['missed_rounds'] == 0
 
 
-@pytest.mark.parametrize('hostvars, windows', [
-    ({'ansible_connection': 'winrm'}, True), ({'ansible_connection': 'psrp'}, True),
-    ({'ansible_connection': 'ssh', 'ansible_shell_type': 'powershell'}, True), ({}, False),
-    ({'ansible_connection': 'ssh'}, False)])
-def test_the_duty_playbook_picks_the_watch_module_by_connection(hostvars, windows):
+@pytest.mark.parametrize('hostvars, family', CONNECTIONS)
+def test_the_duty_playbook_picks_the_watch_module_by_connection(hostvars, family):
     play = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'special_duty.yml')))[0]
     expression = play['vars']['__special_duty_windows']
-    assert jinja2.Environment().from_string(expression).render(**hostvars) == str(windows)
+    assert render(expression, hostvars) == str(family == 'windows')
     modules = [t for t in play['tasks'] if 'bjeic.ops.linux_watch' in t or 'bjeic.ops.win_watch' in t]
     assert [(next(k for k in t if k.startswith('bjeic.ops.')), t['when']) for t in modules] == [
         ('bjeic.ops.linux_watch', 'not __special_duty_windows'), ('bjeic.ops.win_watch', '__special_duty_windows')]

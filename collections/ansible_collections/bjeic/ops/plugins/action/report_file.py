@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: bjeic.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# The roles' "write the result on the controller" in one place, and without a module: the copy module delegated to
+# localhost forked a local Python for each host to write one file.
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+
+ARGUMENT_SPEC = {
+    'dir': {'type': 'path', 'required': True},
+    'result': {'type': 'raw', 'required': True},
+    'name': {'type': 'str'},
+}
+
+
+def write_json(directory, name, result):
+    """The report at directory/name.json, replaced whole: written to a temporary file in the same directory and
+    renamed over the old one."""
+    if not name or name in ('.', '..') or '/' in name or '\0' in name:
+        raise ValueError('report name %r is not a plain file name' % (name,))
+    os.makedirs(directory, mode=0o750, exist_ok=True)
+    path = os.path.join(directory, name + '.json')
+    handle, temporary = tempfile.mkstemp(prefix='.%s.' % name, suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(handle, 'w', encoding='utf-8') as out:
+            json.dump(result, out, indent=4, sort_keys=True, ensure_ascii=False, default=str)
+            out.write('\n')
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o640)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return path
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        super(ActionModule, self).run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if not args['dir']:
+            return {'changed': False, 'skipped': True, 'msg': 'no report directory given: nothing written'}
+        name = args['name'] or (task_vars or {}).get('inventory_hostname')
+        try:
+            path = write_json(args['dir'], name, args['result'])
+        except (OSError, ValueError) as error:
+            return {'failed': True, 'changed': False,
+                    'msg': 'could not write the report in %s on the controller: %s' % (args['dir'], to_native(error))}
+        return {'changed': False, 'path': path}
