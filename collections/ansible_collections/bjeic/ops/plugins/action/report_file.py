@@ -52,7 +52,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         if not args['dir']:
             return {'changed': False, 'skipped': True, 'msg': 'no report directory given: nothing written'}
         name = args['name'] or (task_vars or {}).get('inventory_hostname')

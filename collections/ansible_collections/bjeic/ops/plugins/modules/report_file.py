@@ -34,14 +34,17 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Writes the report in check mode too; it changes no host.
+    description: Writes the report in check mode too; it changes no host.
   diff_mode:
     support: none
+    description: The report is not a change to any host.
   platform:
+    support: full
     platforms: all
-    details: Runs on the controller whatever the host.
+    description: Runs on the controller whatever the host.
   action:
     support: full
+    description: The work is done by the action plugin on the controller; there is no module to run on the host.
 author:
   - bjeic.ops maintainers (@bjeic-ops)
 '''
