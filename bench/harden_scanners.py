@@ -18,6 +18,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 import labctl  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -26,7 +27,7 @@ HOST = 'scan1'
 
 def ansible(inventory, module, args='', check=True):
     """Run one module on the scan host through the wrapper (ansible-runner) and return its result."""
-    from bjeic_ops.run import run_module
+    from runner_runs import run_module
     if isinstance(args, str):
         args = dict(pair.split('=', 1) for pair in args.split()) if args else {}
     outcome = run_module(module, args, inventory, host_pattern=HOST)

@@ -3,7 +3,7 @@ import json
 import os
 
 from bjeic_ops.contract import validate
-from bjeic_ops.run import run_playbook
+from runner_runs import run_playbook
 
 INSPECT_TASK = 'Inspect the host in one call'
 

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from bjeic_ops.contract import validate
-from bjeic_ops.run import run_module
+from runner_runs import run_module
 from labrun import device_mapper_available
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from bjeic_ops.contract import validate
-from bjeic_ops.run import run_module as run_module_with_runner
+from runner_runs import run_module as run_module_with_runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOCAL = os.path.join(ROOT, 'inventories', 'local', 'hosts.yml')

@@ -4,7 +4,7 @@ from sqlalchemy import insert
 
 from bjeic_ops import BjeicOpsError, ledger
 from bjeic_ops.ingest import Ingestor, change_records
-from bjeic_ops.redact import MASK, Redactor
+from bjeic_ops.redact import MASK, Redactor, secret_values
 from bjeic_ops.store import COMPLETE, INCOMPLETE, RUNNING, SCHEMA_VERSION, Store, StoreError, schema_version
 
 
@@ -141,8 +141,8 @@ def test_check_mode_records_no_changes(store):
 
 
 def test_redaction_by_key_and_by_value():
-    redactor = Redactor.for_extravars({'db': {'login_password': 'hunter2-long'}, 'api_token': 'tok-123456', 'port': 5432},
-                                      env_names=['VAULT_PASS'], environ={'VAULT_PASS': 'vault-secret'})
+    extra_vars = {'db': {'login_password': 'hunter2-long'}, 'api_token': 'tok-123456', 'port': 5432}
+    redactor = Redactor(list(secret_values(extra_vars)) + ['vault-secret'])
     data = redactor.data({'login_password': 'x' * 8, 'msg': 'connect with hunter2-long then vault-secret',
                           'password_max_days': 90, 'items': [{'token': 'abc'}]})
     assert data == {'login_password': MASK, 'msg': 'connect with %s then %s' % (MASK, MASK),

@@ -30,7 +30,6 @@ class RunStats:
     hosts_failed: set = field(default_factory=set)
     hosts_unreachable: set = field(default_factory=set)
     hosts_targeted: set = field(default_factory=set)     # hosts a task ran on or tried to (not only skipped)
-    tasks_done: int = 0
     changed: int = 0
     findings: dict = field(default_factory=lambda: {'critical': 0, 'warning': 0, 'info': 0})
     current_task: str = ''
@@ -111,7 +110,6 @@ class Ingestor:
         self.stats.hosts_seen.add(host)
         if status != 'skipped':
             self.stats.hosts_targeted.add(host)
-        self.stats.tasks_done += 1
         if status == 'failed' and not data.get('ignore_errors'):
             self.stats.hosts_failed.add(host)
         elif status == 'unreachable':

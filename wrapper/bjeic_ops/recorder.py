@@ -17,7 +17,7 @@ from .runenv import secret_names
 from .spool import SpoolWriter, spool_directory
 from .store import Store, StoreError
 from .times import now
-from .vocab import COMPLETE, INCOMPLETE
+from .vocab import COMPLETE
 
 RECORDED_BY_WRAPPER = 'BJEIC_OPS_RUN_ID'      # set by `bjeic-ops run`: it records the run itself
 
@@ -114,5 +114,3 @@ def status_of(stats_failures, stats_unreachable):
         return COMPLETE, 'failed', 2
     return COMPLETE, 'successful', 0
 
-
-INTERRUPTED = (INCOMPLETE, 'canceled', None)

@@ -12,19 +12,10 @@ SECRET_KEY = re.compile(r'password|passwd|passphrase|(^|_)pass$|secret|token|api
 
 
 class Redactor:
-    mask = MASK
-
     def __init__(self, secret_values=()):
         # Longest first, so a secret that contains another is masked whole.
         self.secrets = sorted({value for value in secret_values if isinstance(value, str) and len(value) >= 4},
                               key=len, reverse=True)
-
-    @classmethod
-    def for_extravars(cls, extravars, env_names=(), environ=None):
-        values = list(secret_values(extravars))
-        environ = environ or {}
-        values += [environ[name] for name in env_names if environ.get(name)]
-        return cls(values)
 
     def text(self, value):
         for secret in self.secrets:

@@ -1,30 +1,27 @@
 """Run the project's playbooks through ansible-runner's Python API with the project's ansible.cfg.
 
-`execute()` streams every event into the store (bjeic_ops.store) through an Ingestor;
-`run_playbook()` / `run_module()` collect results in memory, for tests and small jobs.
+`execute()` streams every event into the store (bjeic_ops.store) through an Ingestor.
 Results come from runner events (event_data.res), never from parsing printed text.
 """
 import errno
-import json
 import os
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass, field
 
-import ansible_runner
 from ansible_runner.interface import init_runner
 
 from . import BjeicOpsError, artifacts, launch, project, recorder, runenv
-from .ingest import EVENT_STATUS, Ingestor
+from .ingest import Ingestor
 from .inventory import CheckedInventory
 from .paths import keep_artifacts
 from .redact import Redactor, secret_values
 from .vocab import COMPLETE, INCOMPLETE, SEVERITY_RANK
 
 
-# Exit codes: ansible-playbook's own, plus one for --fail-on.
-EXIT_OK, EXIT_ERROR, EXIT_HOST_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 4
+# Exit codes: ansible-playbook's own (2: a host failed, 4: a host unreachable, passed through as they come), plus
+# one for --fail-on.
+EXIT_OK, EXIT_ERROR = 0, 1
 EXIT_USAGE = 5                  # as ansible's "bad or incomplete options"
 EXIT_INTERRUPTED = 99
 EXIT_FINDINGS = 10
@@ -242,58 +239,3 @@ def launcher():
         raise BjeicOpsError('%s is missing: reinstall bjeic-ops (pip install .) so that its commands are in place'
                             % path)
     return path
-
-
-# ---------------------------------------------------------------- in-memory runs (tests, small jobs)
-
-@dataclass
-class HostResult:
-    host: str
-    task: str
-    status: str          # ok, failed, unreachable, skipped
-    result: dict
-
-
-@dataclass
-class RunResult:
-    status: str          # ansible-runner status: successful, failed, timeout, canceled
-    rc: int
-    results: list = field(default_factory=list)
-
-    def for_task(self, task_name, status=None):
-        """{host: result} of one task (by name), optionally only those with `status`."""
-        return {r.host: r.result for r in self.results
-                if r.task == task_name and (status is None or r.status == status)}
-
-
-def run_playbook(playbook, inventory, extravars=None, limit=None, check=False, quiet=True):
-    """Run `playbook` (a path, or a name under playbooks/) against `inventory` and collect results."""
-    return _run(inventory, quiet, playbook=resolve_playbook(playbook), extravars=extravars or {}, limit=limit,
-                cmdline='--check' if check else None)
-
-
-def run_module(module, module_args, inventory, host_pattern='all', quiet=True, check=False, diff=False):
-    """Run one module ad hoc (like `ansible HOSTS -m MODULE -a ARGS [--check] [--diff]`) and collect results."""
-    flags = ' '.join(flag for flag, wanted in (('--check', check), ('--diff', diff)) if wanted)
-    return _run(inventory, quiet, module=module, module_args=json.dumps(module_args), host_pattern=host_pattern,
-                **({'cmdline': flags} if flags else {}))
-
-
-def _run(inventory, quiet, **runner_args):
-    results = []
-
-    def on_event(event):
-        status = EVENT_STATUS.get(event.get('event'))
-        data = event.get('event_data', {})
-        if status and data.get('host'):
-            results.append(HostResult(data['host'], data.get('task', ''), status, data.get('res', {})))
-        return True
-
-    with tempfile.TemporaryDirectory(prefix='bjeic-ops-run-') as private_dir:
-        os.chmod(private_dir, 0o700)
-        # In-memory runs are for tests and small jobs: they are not records, so the store callback stays off.
-        runner = ansible_runner.run(
-            private_data_dir=private_dir, project_dir=project.root(), inventory=os.path.abspath(inventory),
-            quiet=quiet, event_handler=on_event, envvars=dict(environment(), BJEIC_OPS_RECORD='false'),
-            **runner_args)
-        return RunResult(runner.status, runner.rc, results)

@@ -123,10 +123,6 @@ class ExpandHost(object):
     def is_lvm(self, name):
         return (self.read(self.sys_block(name, 'dm', 'uuid')) or '').startswith('LVM-')
 
-    def holders(self, name):
-        directory = self.sys_block(name, 'holders')
-        return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-
     def partition_table(self, disk):
         rc, out, err = self.run(['blkid', '-p', '-s', 'PTTYPE', '-o', 'value', '/dev/' + disk])
         return out.strip() or None

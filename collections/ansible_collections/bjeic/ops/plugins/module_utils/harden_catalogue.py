@@ -179,11 +179,3 @@ CONTROLS = (
 )
 
 BASELINES = {'mlps3': CONTROLS}
-
-
-def control_ids():
-    return [control['id'] for control in CONTROLS]
-
-
-def tags():
-    return sorted(set(tag for control in CONTROLS for tag in control['tags']))

@@ -199,7 +199,6 @@ def parse_systemctl_failed(text):
 # session, tv_sec, tv_usec, addr_v6, reserved.
 UTMP_STRUCT = struct.Struct('<h2xi32s4s32s256shhiii16s20s')
 UTMP_USER_PROCESS = 7
-UTMP_LOGIN_PROCESS = 6
 UTMP_BOOT_TIME = 2
 
 

@@ -39,10 +39,6 @@ def lvm_revert_command(vg, name):
     return ['lvconvert', '--merge', '%s/%s' % (vg, name)]
 
 
-def lvm_remove_command(vg, name):
-    return ['lvremove', '--yes', '%s/%s' % (vg, name)]
-
-
 def snapshot_name(txn_id):
     return 'bjeic-patch-%s' % txn_id
 

@@ -14,7 +14,6 @@ import os
 import re
 import time
 
-TARGETS = ('database', 'controlfile', 'spfile', 'archivelog')
 ERROR = re.compile(r'^\s*((?:RMAN|ORA)-\d{5}):?\s*(.*)$')
 
 

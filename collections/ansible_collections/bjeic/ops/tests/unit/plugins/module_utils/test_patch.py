@@ -140,7 +140,6 @@ def test_snapshot_commands():
         'lvcreate', '--snapshot', '--name', 'bjeic-patch-T1', '--extents', '20%ORIGIN', 'vg0/root']
     assert patch_snapshot.lvm_create_command('vg0', 'root', 's', '10G')[4:6] == ['--size', '10G']
     assert patch_snapshot.lvm_revert_command('vg0', 'bjeic-patch-T1') == ['lvconvert', '--merge', 'vg0/bjeic-patch-T1']
-    assert patch_snapshot.lvm_remove_command('vg0', 's') == ['lvremove', '--yes', 'vg0/s']
     with pytest.raises(PatchError, match='not an lvcreate size'):
         patch_snapshot.lvm_create_command('vg0', 'root', 's', '10G; rm -rf /')
 
