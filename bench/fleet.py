@@ -9,6 +9,8 @@ For each fleet size N (lab hosts over SSH on 127.0.0.1) and each repeat, in one 
   b        bench/stock/inspection.yml (gather_facts + one command task per check), stock settings
   b_tuned  the same stock playbook with the project's ansible.cfg (what settings alone give)
   c        the same commands over plain ssh, all hosts in parallel (bench/floor.sh): the floor
+  a_base   with --baseline REV: a as it was at commit REV (its playbook, collection and ansible.cfg, from a git
+           worktree; the installed wrapper records it), to measure a change before and after, side by side
 Every run starts with cold SSH connections (a fresh ControlPath directory). Reports the median
 wall time, controller CPU seconds, and the ratios a/b and a/c; fits time = k0 + k1 * N to
 estimate the contract's 285 hosts.
@@ -31,7 +33,8 @@ sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
 
 BIN = os.path.dirname(sys.executable)
-METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c')
+METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base')
+BASELINE = {}    # with --baseline: {'rev': ..., 'dir': the worktree}
 
 
 def command_for(method, inventory, ports):
@@ -47,6 +50,8 @@ def command_for(method, inventory, ports):
         'b': (playbook + [stock], stock_cfg),
         'b_tuned': (playbook + [stock], project_cfg),
         'c': ([os.path.join(HERE, 'floor.sh')] + [str(p) for p in ports], None),
+        'a_base': (playbook + [os.path.join(BASELINE.get('dir', ''), 'playbooks', 'daily_inspection.yml')],
+                   os.path.join(BASELINE.get('dir', ''), 'ansible.cfg')),
     }[method]
 
 
@@ -87,7 +92,18 @@ def main(argv=None):
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     parser.add_argument('--json', default=os.path.join(HERE, 'results', 'fleet.json'))
+    parser.add_argument('--baseline', metavar='REV', help='also run a as it was at this commit (method a_base)')
     args = parser.parse_args(argv)
+    if args.baseline:
+        if 'a_base' not in args.methods:
+            args.methods.append('a_base')
+        rev = subprocess.run(['git', 'rev-parse', '--short', args.baseline + '^{commit}'], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        BASELINE.update(rev=rev, dir=tempfile.mkdtemp(prefix='bjeic-bench-%s-' % rev))
+        subprocess.run(['git', 'worktree', 'add', '--detach', BASELINE['dir'], rev], cwd=ROOT, check=True,
+                       capture_output=True)
+    elif 'a_base' in args.methods:
+        parser.error('method a_base needs --baseline REV')
 
     subprocess.run([os.path.join(ROOT, 'lab', 'build-image.sh')], check=True)
     # Runs the callback records go to a store of this benchmark, not to anyone's default store.
@@ -118,10 +134,17 @@ def main(argv=None):
                                  'peak_mib': max(s[2] for s in v)} for m, v in samples.items()}
     finally:
         labctl.down(names)
+        if BASELINE:
+            subprocess.run(['git', 'worktree', 'remove', '--force', BASELINE['dir']], cwd=ROOT, capture_output=True)
 
     machine = '%d CPUs, %s, Python %s, %s' % (os.cpu_count(), platform.machine(), platform.python_version(),
                                              platform.platform())
-    report = {'machine': machine, 'repeat': args.repeat, 'results': results}
+    report = {'machine': machine, 'repeat': args.repeat, 'results': results,
+              'date': time.strftime('%Y-%m-%d', time.gmtime()),
+              'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
+                                       text=True).stdout.strip()}
+    if BASELINE:
+        report['baseline'] = BASELINE['rev']
     if 'a' in args.methods and len(args.sizes) >= 2:
         k0, k1 = fit([(n, r['a']['wall']) for n, r in results.items()])
         c0, c1 = fit([(n, r['a']['cpu']) for n, r in results.items()])
@@ -152,6 +175,18 @@ def markdown(report):
         lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             size, cell('a'), cell('a_nocb'), cell('a_stock'), cell('b'), cell('b_tuned'), cell('c'),
             ratio('a', 'a_nocb'), peaks(), ratio('a', 'b'), ratio('a', 'c')))
+    if report.get('baseline'):
+        lines += ['', 'Before and after: a at %s and a at %s (HEAD), side by side.' % (report['baseline'], report['commit']),
+                  '', '| hosts | a at %s | a at %s | after / before | a/b before | a/b after |' % (
+                      report['baseline'], report['commit']),
+                  '| ---: | ---: | ---: | ---: | ---: | ---: |']
+        for size, r in sorted(report['results'].items(), key=lambda item: int(item[0])):
+            if 'a_base' in r and 'a' in r:
+                lines.append('| %s | %.2f (%.1f) | %.2f (%.1f) | %.2f | %s | %s |' % (
+                    size, r['a_base']['wall'], r['a_base']['cpu'], r['a']['wall'], r['a']['cpu'],
+                    r['a']['wall'] / r['a_base']['wall'],
+                    '%.3f' % (r['a_base']['wall'] / r['b']['wall']) if 'b' in r else '-',
+                    '%.3f' % (r['a']['wall'] / r['b']['wall']) if 'b' in r else '-'))
     estimate = report.get('estimate_285')
     if estimate:
         lines += ['', '285-host estimate for a: %.0f s wall (%.2f s per host + %.1f s fixed), %.0f controller CPU seconds.'
