@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -355,32 +356,52 @@ def commands(start):
     ]
 
 
+def run_measured(command, env, limit):
+    """(exit code or -signal, wall seconds, peak RSS MiB of the command's own process, output); None for the code
+    when it ran past `limit` and was stopped."""
+    with tempfile.TemporaryFile() as output:
+        began = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        stopped = threading.Event()
+
+        def stop():
+            stopped.set()
+            process.kill()
+        timer = threading.Timer(limit, stop)
+        timer.start()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        code = None if stopped.is_set() else process.returncode
+        return code, time.perf_counter() - began, usage.ru_maxrss / 1024.0, output.read().decode(errors='replace')
+
+
 def time_commands(store_url, tree, start, repeat=3, limit=600):
-    """Median wall seconds of each command in a fresh process; one that runs past `limit` is stopped and says so,
-    and one over a minute is not repeated."""
+    """Median wall seconds and peak RSS of each command in a fresh process; one that runs past `limit` is stopped
+    and says so, one the kernel kills (out of memory) says by which signal, and one over a minute is not repeated."""
     env = dict(os.environ, PYTHONPATH=os.path.join(tree, 'wrapper'), BJEIC_OPS_PROJECT=tree)
     rows = {}
     for label, argv in commands(start):
-        seconds = []
+        seconds, peaks = [], []
         for _ in range(repeat):
-            began = time.perf_counter()
-            try:
-                done = subprocess.run([sys.executable, '-c', 'import sys; from bjeic_ops.cli import main; '
-                                       'sys.exit(main())', '--store', store_url] + argv,
-                                      env=env, capture_output=True, text=True, timeout=limit)
-            except subprocess.TimeoutExpired:
+            code, wall, peak, output = run_measured(
+                [sys.executable, '-c', 'import sys; from bjeic_ops.cli import main; sys.exit(main())',
+                 '--store', store_url] + argv, env, limit)
+            if code is None:
                 rows[label] = {'over': limit}
+            elif code < 0:
+                rows[label] = {'killed': -code, 'peak_rss_mib': round(peak)}
+            elif code not in (0, 10):
+                rows[label] = {'error': output.strip().splitlines()[-1:]}
+            if label in rows:
                 break
-            seconds.append(time.perf_counter() - began)
-            if done.returncode not in (0, 10):
-                rows[label] = {'error': (done.stderr or done.stdout).strip().splitlines()[-1:]}
+            seconds.append(wall)
+            peaks.append(peak)
+            if wall > 60:
                 break
-            if seconds[-1] > 60:
-                break
-        else:
-            rows[label] = {'seconds': round(statistics.median(seconds), 2)}
         if label not in rows:
-            rows[label] = {'seconds': round(statistics.median(seconds), 2)}
+            rows[label] = {'seconds': round(statistics.median(seconds), 2), 'peak_rss_mib': round(max(peaks))}
     return rows
 
 
@@ -537,9 +558,12 @@ def table(results):
         for d in designs:
             cell = d['commands'].get(label, {})
             if 'seconds' in cell:
-                cells.append('%.2f s' % cell['seconds'])
+                cells.append('%.2f s' % cell['seconds'] + (' (%d MiB)' % cell['peak_rss_mib'] if 'peak_rss_mib' in cell
+                                                           else ''))
             elif 'over' in cell:
                 cells.append('> %d s (stopped)' % cell['over'])
+            elif 'killed' in cell:
+                cells.append('killed (signal %d)' % cell['killed'])
             else:
                 cells.append('error: %s' % cell.get('error'))
         lines.append('| %s | %s |' % (label, ' | '.join(cells)))
