@@ -13,11 +13,12 @@ from labrun import backdate, lab_hosts
 
 DAYS = 10
 NOISY_MIB = (10, 6, 13, 7, 12, 8, 11, 6, 12, 9)     # up and down: no trend
+MOUNTS = ('/grow', '/flat', '/noisy')
 
 
 @pytest.fixture(scope='module')
 def filled(labctl, tmp_path_factory, module_cli):
-    groups = [(['fc-a'], {'tmpfs': ['/grow:32m', '/flat:32m', '/noisy:32m']})]
+    groups = [(['fc-a'], {'tmpfs': ['%s:32m' % mount for mount in MOUNTS]})]
     setup = {'fc-a': 'dd if=/dev/zero of=/flat/fill bs=1M count=8 status=none'}
     with lab_hosts(labctl, tmp_path_factory, groups, setup=setup) as inventory:
         cli = module_cli
@@ -54,7 +55,9 @@ def test_a_steadily_filled_file_system_gets_the_date_its_real_slope_gives(filled
     cli, _inventory = filled
     rows = json.loads(cli('capacity', '--all', '--format', 'json', '--lang', 'en').stdout)
     by_object = dict((r['capacity_object'], r) for r in rows if r['host'] == 'fc-a')
-    assert set(by_object) == {'/grow'}, rows                 # /flat and /noisy give no forecast
+    # /flat and /noisy give no forecast. The host's / is the machine's own disk, which other work may be filling
+    # at the time: only the file systems this test fills are judged.
+    assert set(by_object) & set(MOUNTS) == {'/grow'}, rows
     grow = by_object['/grow']
     points, last = readings(cli.store(), '/grow')
     assert len(points) == DAYS and grow['readings'] == DAYS
@@ -80,9 +83,10 @@ def test_the_forecast_is_recorded_and_reaches_the_reports(filled):
     assert store.latest_complete_run() != analysis['id']      # `findings` still shows the inspection
     month = reports.monthly(store, datetime.now().astimezone().strftime('%Y-%m'))
     capacity = next(s for s in month.sections if s.ident == 'capacity')
-    assert [r['capacity_object'] for r in capacity.rows if r['host'] == 'fc-a'] == ['/grow']
+    assert [r['capacity_object'] for r in capacity.rows if r['host'] == 'fc-a' and r['capacity_object'] in MOUNTS] \
+        == ['/grow']
     sized = json.loads(cli('cloud', 'optimize', '--days', '30', '--format', 'json', '--lang', 'en').stdout)
     [host] = [r for r in sized if r['host'] == 'fc-a']
-    assert host['disk_full_on'] == [r for r in json.loads(cli('capacity', '--format', 'json').stdout)
-                                    if r['capacity_object'] == '/grow'][0]['reaches_critical']
+    forecasts = [r for r in json.loads(cli('capacity', '--format', 'json').stdout) if r['host'] == 'fc-a']
+    assert host['disk_full_on'] == min(r['reaches_critical'] for r in forecasts)   # the first file system to fill
     assert 'expand disk' in host['recommendation'] and '/grow' in host['evidence'] and '/grow' in host['how']

@@ -230,7 +230,7 @@ def make_version_7(store, url):
     old_ledger = Table('ledger_items', v7, Column('id', Integer, primary_key=True), Column('run_id', Integer),
                        Column('host', String(255)), Column('kind', String(20)), Column('key', String(500)),
                        Column('attrs', JSON), Column('seen_at', DateTime(timezone=True)))
-    new_only = ('ledger_configs', 'ledger_items', 'probe_targets', 'probes')
+    new_only = ('ledger_configs', 'ledger_items', 'probe_targets', 'probes', 'probe_days')
     with engine.begin() as target, store.engine.connect() as source:
         metadata.create_all(target, tables=[t for n, t in metadata.tables.items() if n not in new_only])
         v7.create_all(target)

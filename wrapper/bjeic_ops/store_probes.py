@@ -40,7 +40,8 @@ def raw_totals(conn, start, stop, gap):
                    func.sum(case((p.c.up, 0), else_=seconds)).label('down_s'),
                    func.sum(case((inside, 1), else_=0)).label('probes'),
                    func.sum(case((and_(inside, ~p.c.up), 1), else_=0)).label('failed'),
-                   func.sum(case((and_(inside, p.c.up), p.c.latency_ms), else_=0)).label('latency_sum'),
+                   func.sum(case((and_(inside, p.c.up, p.c.latency_ms.is_not(None)), p.c.latency_ms), else_=0))
+                   .label('latency_sum'),
                    func.sum(case((and_(inside, p.c.up, p.c.latency_ms.is_not(None)), 1), else_=0)).label('latency_n'),
                    func.max(case((inside, p.c.latency_ms))).label('latency_max'),
                    func.min(case((inside, p.c.run_id))).label('first_run'),
