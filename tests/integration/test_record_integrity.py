@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -308,6 +309,39 @@ def test_reading_commands_work_on_a_read_only_store(cli, tmp_path, tmpfs):
     assert done.returncode == 1 and done.stderr.count('\n') == 1
     assert 'it is on a read-only file system' in done.stderr
     assert store_content(str(store)) == before
+
+
+def test_an_upgrade_the_disk_cannot_hold_is_refused_before_it_starts(cli, tmp_path, tmpfs):
+    """A schema-7 store that fills more than half of its disk: the upgrade to 8 rewrites the ledger (SQLite holds the
+    rewrite in the -wal file until it commits), so it is refused in one line before anything is written, and the
+    store is left as it was."""
+    from datetime import datetime, timezone
+    from sqlalchemy import create_engine, insert, text
+    from bjeic_ops.store import Store, findings
+    made = tmp_path / 'made.sqlite'     # made on a roomy disk, then put on the small one
+    run = Store('sqlite:///%s' % made).begin_run('daily_inspection.yml')
+    engine = create_engine('sqlite:///%s' % made)
+    with engine.begin() as conn:   # the schema-7 store's weight in its record (findings), then its version
+        conn.execute(insert(findings), [dict(run_id=run, host='h%d' % i, check_id='fs.usage', severity='warning',
+                                             message='x' * 900, at=datetime.now(timezone.utc)) for i in range(3600)])
+        conn.execute(text('DELETE FROM schema_version'))
+        conn.execute(text('INSERT INTO schema_version (version) VALUES (1), (2), (3), (4), (5), (6), (7)'))
+    with engine.connect() as conn:
+        conn.exec_driver_sql('PRAGMA wal_checkpoint(TRUNCATE)')   # all of it in the store file
+    engine.dispose()
+    path = tmpfs / 'store.sqlite'
+    shutil.copyfile(str(made), str(path))
+    os.chmod(str(path), 0o600)
+    assert 3.0e6 < os.path.getsize(path) < 5.0e6          # on a 6 MiB disk: the rewrite cannot fit
+    before = store_content(str(path))
+    cli.env['BJEIC_OPS_STORE'] = 'sqlite:///%s' % path
+    done = cli('runs', check=False)
+    assert done.returncode != 0 and 'Traceback' not in done.stdout + done.stderr
+    assert done.stderr.count('\n') == 1 and 'rewrites its ledger and needs about' in done.stderr, done.stderr
+    assert 'nothing was changed' in done.stderr
+    assert store_content(str(path)) == before
+    assert create_engine('sqlite:///%s' % path).connect().execute(text('SELECT max(version) FROM schema_version')) \
+        .scalar() == 7
 
 
 # ---------------------------------------------------------------- 7. two stores, one controller

@@ -740,7 +740,12 @@ def open_store(args):
     except StoreError as exc:
         if not reading or exc.kind not in ('full', 'readonly', 'unopenable', 'locked'):
             raise
-        store = Store(url, readonly=True)
+        try:
+            store = Store(url, readonly=True)
+        except StoreError as second:
+            if second.kind == 'schema':   # an old store that cannot be upgraded now: say why it cannot
+                raise exc
+            raise
     artifacts.forget_secrets_of_reaped(store.store_id(), store.reaped)
     return store
 

@@ -9,8 +9,10 @@ import errno
 import functools
 import json
 import os
+import shutil
 import socket
 import sqlite3
+import sys
 import time
 import uuid
 
@@ -32,6 +34,7 @@ from .vocab import COMPLETE, INCOMPLETE, RUNNING
 RUN_TABLES = {'host_results': host_results, 'findings': findings, 'ledger_items': ledger_items, 'changes': changes,
               'drills': drills, 'backups': backups, 'probes': probes}
 
+UPGRADE_ROOM = 1.1            # free disk an SQLite store's 7-to-8 upgrade needs, times the store's size
 SCHEMA_LOCK_KEY = 0x626a6569   # 'bjei': the PostgreSQL advisory lock held while the schema is made
 
 
@@ -234,11 +237,33 @@ class Store:
                 raise StoreError('the store has schema version %d, newer than this bjeic-ops knows (%d): upgrade bjeic-ops'
                                  % (current, SCHEMA_VERSION), 'schema')
             else:
+                if current < SCHEMA_VERSION:
+                    self._announce_upgrade(current)
                 for version in range(current + 1, SCHEMA_VERSION + 1):
                     MIGRATIONS[version](conn)
                     conn.execute(insert(schema_version).values(version=version))
             if conn.execute(select(store_info.c.value).where(store_info.c.key == 'store_id')).scalar() is None:
                 conn.execute(insert(store_info).values(key='store_id', value=uuid.uuid4().hex))
+
+    def _announce_upgrade(self, current):
+        """Before an upgrade that rewrites the ledger (7 to 8): refuse it when the disk cannot hold the rewrite (SQLite
+        keeps it in the -wal file until it commits, about the store's size), and say that it takes a while."""
+        if current >= 8:
+            return
+        if self.path and os.path.exists(self.path):
+            size = os.path.getsize(self.path)
+            free = shutil.disk_usage(os.path.dirname(os.path.abspath(self.path))).free
+            if free < size * UPGRADE_ROOM:
+                raise StoreError('upgrading the store %s to schema %d rewrites its ledger and needs about %.1f GB free '
+                                 'beside it; %.1f GB is free: free space there or move the store, then run again '
+                                 '(nothing was changed)' % (self.path, SCHEMA_VERSION, size * UPGRADE_ROOM / 1e9,
+                                                            free / 1e9), 'full')
+            if size < 100 * 1024 * 1024:
+                return
+        sys.stderr.write('bjeic-ops: upgrading the store to schema %d (the ledger is rewritten once: minutes '
+                         'for a large store); stopping it leaves the store as it was\n'
+                         % SCHEMA_VERSION)
+        sys.stderr.flush()
 
     def store_id(self):
         """This store's own id: stable for its life, different for every store ever made."""
