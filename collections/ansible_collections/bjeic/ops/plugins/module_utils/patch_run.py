@@ -19,6 +19,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import (
     PatchError, Transactions, changes_of, diff_of, mismatches, now, reboot_needed_by, select, services_needing_restart,
     set_diff)
 
+
 def check_free_space(min_free_mb):
     short = []
     for path in ('/', '/var', '/usr'):
