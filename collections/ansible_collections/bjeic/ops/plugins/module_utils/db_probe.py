@@ -125,10 +125,13 @@ def probe_all(instances, parallel, probe=probe_one):
             engine = ENGINES[options['engine']]
             params = connection_params(options)
             begun = started.get(index, time.time())
+            # A probe never started (every thread held by servers that hang past their drivers' timeouts) is not
+            # a measurement of this instance: it says so.
+            error = ('no answer within %d s' % time_limit(options) if index in started
+                     else 'not probed: the round ran out of time waiting for other instances')
             results[index] = contract.probe(
                 label_of(engine, params), engine.ENGINE, target_of(params), False, (time.time() - begun) * 1000,
-                utc_iso(begun), host=options.get('host'), error_class='timeout',
-                error='no answer within %d s' % time_limit(options))
+                utc_iso(begun), host=options.get('host'), error_class='timeout', error=error)
     return results
 
 

@@ -94,6 +94,21 @@ def test_a_probe_that_hangs_is_a_timeout_and_the_round_does_not_wait_for_it():
     assert probes[1]['error'] == 'no answer within 4 s'
 
 
+def test_an_instance_never_reached_in_time_says_it_was_not_probed():
+    """Every thread held by a server that hangs past its driver's timeouts: the instances behind it are not reported
+    as answering nothing - they were never asked."""
+    release = threading.Event()
+
+    def probe(instance):
+        release.wait(60)
+        return contract.probe(instance['name'], 'mysql', 'db:3306', True, 3, '2026-12-06T00:00:00Z')
+    instances = [options('mysql', name=name, connect_timeout=1) for name in ('hung', 'waiting')]
+    probes = db_probe.probe_all(instances, 1, probe=probe)
+    release.set()
+    assert [(p['instance'], p['error_class'], p['error']) for p in probes] == [
+        ('hung', 'timeout', 'no answer within 4 s'),
+        ('waiting', 'timeout', 'not probed: the round ran out of time waiting for other instances')]
+
 def test_findings_name_the_instance_and_its_class_and_a_slow_answer():
     probes = [contract.probe('shop', 'mysql', 'db01:3306', False, 10, 'x', host='db01', error_class='auth',
                              error='Access denied'),
