@@ -55,24 +55,39 @@ def command_for(method, inventory, ports):
     }[method]
 
 
+HOSTS_CPU = '/sys/fs/cgroup/cpuacct/libpod_parent/cpuacct.usage'   # the lab hosts' CPU (cgroup v1, cgroupfs)
+
+
+def hosts_cpu():
+    """CPU seconds the lab containers have used so far, or None where this cgroup file does not exist."""
+    try:
+        with open(HOSTS_CPU) as handle:
+            return int(handle.read()) / 1e9
+    except OSError:
+        return None
+
+
 def timed(command, config, env_extra=None):
-    """(wall seconds, controller CPU seconds, peak RSS MiB of the largest process of the run)."""
+    """(wall seconds, controller CPU seconds, peak RSS MiB of the largest process of the run, the lab hosts' CPU
+    seconds or None)."""
     with tempfile.TemporaryDirectory(prefix='bjeic-bench-cp-') as control_dir, \
             tempfile.TemporaryFile('w+') as output:
         env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir, ANSIBLE_FORCE_COLOR='0', **(env_extra or {}))
         if config:
             env['ANSIBLE_CONFIG'] = config
-        started = time.perf_counter()
+        started, hosts_before = time.perf_counter(), hosts_cpu()
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
         _pid, status, usage = os.wait4(process.pid, 0)   # this run's own usage, its descendants included
         wall = time.perf_counter() - started
+        hosts_after = hosts_cpu()
         process.returncode = os.waitstatus_to_exitcode(status)
         # End the ssh masters this run left, so the next run starts cold and they cost nothing.
         subprocess.run(['pkill', '-f', control_dir], capture_output=True)
         if process.returncode != 0:
             output.seek(0)
             raise RuntimeError('%s failed (%d): %s' % (' '.join(command[:3]), process.returncode, output.read()[-4000:]))
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+    hosts = hosts_after - hosts_before if hosts_before is not None and hosts_after is not None else None
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, hosts
 
 
 ENVIRONMENT = {'a_nocb': {'BJEIC_OPS_RECORD': 'false'}}
@@ -93,6 +108,9 @@ def main(argv=None):
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     parser.add_argument('--json', default=os.path.join(HERE, 'results', 'fleet.json'))
     parser.add_argument('--baseline', metavar='REV', help='also run a as it was at this commit (method a_base)')
+    parser.add_argument('--stock-max', type=int, default=None, metavar='N',
+                        help='run the stock methods (b, b_tuned, a_stock) only up to N hosts: one stock run of 80 '
+                             'hosts takes minutes')
     args = parser.parse_args(argv)
     if args.baseline:
         if 'a_base' not in args.methods:
@@ -121,17 +139,21 @@ def main(argv=None):
                 handle.write(labctl.inventory(subset))
                 inventory = handle.name
             ports = [h['port'] for h in subset]
-            samples = {m: [] for m in args.methods}
+            methods = [m for m in args.methods
+                       if args.stock_max is None or size <= args.stock_max or m not in ('b', 'b_tuned', 'a_stock')]
+            samples = {m: [] for m in methods}
             for repeat in range(args.repeat):
                 # Rotate the order so that no method always runs first (cache warmth, noise).
-                order = args.methods[repeat % len(args.methods):] + args.methods[:repeat % len(args.methods)]
+                order = methods[repeat % len(methods):] + methods[:repeat % len(methods)]
                 for method in order:
                     command, config = command_for(method, inventory, ports)
                     samples[method].append(timed(command, config, ENVIRONMENT.get(method)))
                     print('N=%d %s run %d: %.2fs' % (size, method, repeat + 1, samples[method][-1][0]), file=sys.stderr)
             os.unlink(inventory)
             results[size] = {m: {'wall': statistics.median(s[0] for s in v), 'cpu': statistics.median(s[1] for s in v),
-                                 'peak_mib': max(s[2] for s in v)} for m, v in samples.items()}
+                                 'peak_mib': max(s[2] for s in v),
+                                 'hosts_cpu': statistics.median(s[3] for s in v) if None not in [s[3] for s in v]
+                                 else None} for m, v in samples.items()}
     finally:
         labctl.down(names)
         if BASELINE:
@@ -187,6 +209,16 @@ def markdown(report):
                     r['a']['wall'] / r['a_base']['wall'],
                     '%.3f' % (r['a_base']['wall'] / r['b']['wall']) if 'b' in r else '-',
                     '%.3f' % (r['a']['wall'] / r['b']['wall']) if 'b' in r else '-'))
+    if any((r.get('a') or {}).get('hosts_cpu') is not None for r in report['results'].values()):
+        lines += ['', 'Controller and lab hosts: CPU seconds of the controller (wait4) and of the lab hosts (their cgroup).',
+                  '', '| hosts | a wall | a controller CPU (per host) | a hosts\' CPU (per host) | c wall | '
+                  'c hosts\' CPU | a/c |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+        for size, r in sorted(report['results'].items(), key=lambda item: int(item[0])):
+            n, a, c = int(size), r.get('a'), r.get('c')
+            if a and c and a.get('hosts_cpu') is not None:
+                lines.append('| %d | %.2f | %.1f (%.3f) | %.1f (%.3f) | %.2f | %.1f | %.2f |' % (
+                    n, a['wall'], a['cpu'], a['cpu'] / n, a['hosts_cpu'], a['hosts_cpu'] / n, c['wall'],
+                    c['hosts_cpu'] or 0, a['wall'] / c['wall']))
     estimate = report.get('estimate_285')
     if estimate:
         lines += ['', '285-host estimate for a: %.0f s wall (%.2f s per host + %.1f s fixed), %.0f controller CPU seconds.'
