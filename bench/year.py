@@ -509,8 +509,11 @@ def compare(args):
         subprocess.run(['git', '-C', ROOT, 'worktree', 'add', '--detach', tree, commit], check=True, capture_output=True)
     try:
         with Postgres() as postgres:
-            designs = [('today (%s)' % args.baseline, baseline, 'ledger'), ('new (%s)' % args.new, new, 'probe')]
-            for label, tree, probes in designs:
+            designs = [('today', 'today (%s)' % args.baseline, baseline, 'ledger'),
+                       ('new', 'new (%s)' % args.new, new, 'probe')]
+            for name, label, tree, probes in designs:
+                if name not in args.designs:
+                    continue
                 for backend in args.backends:
                     if backend == 'sqlite':
                         url = 'sqlite:///%s' % os.path.join(work, '%s.sqlite' % probes)
@@ -586,6 +589,8 @@ def main(argv):
     cmp_.add_argument('--new', default='HEAD', help='the commit of the new design (default HEAD)')
     cmp_.add_argument('--days', type=int, default=365)
     cmp_.add_argument('--backends', nargs='+', choices=('sqlite', 'postgresql'), default=['sqlite', 'postgresql'])
+    cmp_.add_argument('--designs', nargs='+', choices=('today', 'new'), default=['today', 'new'],
+                      help='measure only these (today\'s design takes most of the hours)')
     cmp_.add_argument('--workdir', default='/var/tmp')
     cmp_.add_argument('--json')
     args = parser.parse_args(argv)

@@ -259,3 +259,38 @@ def test_the_year_of_probes_is_answered_in_sql_not_by_reading_every_row(filled):
     start = history.start
     rows = store.probe_coverage(start, start + timedelta(days=DAYS), 900)
     assert sorted((r['instance'], r['probes'], r['failed']) for r in rows) == [('hr', DAYS, 1), ('orders', DAYS, 0)]
+
+
+def test_trends_read_one_observation_a_day_however_often_a_key_was_read(new_url):
+    """A store from before the probes holds a db ledger read every few minutes. observations(daily=True) gives each
+    key's last reading of each UTC day from complete, non-check runs - in SQL, on both backends - so the capacity
+    forecast and the tuning hints see the same readings as in a store that read the instance once a day."""
+    from bjeic_ops import forecast, tuning
+    history = History()
+    busy, calm = Store(new_url('busy_reads')), Store(new_url('daily_reads'))
+    start = (now() - timedelta(days=12)).replace(hour=0, minute=0, second=0, microsecond=0)
+    for day in range(10):
+        midnight = start + timedelta(days=day)
+        for minute in range(0, 24 * 60, 240):     # six reads a day, the last at 20:00 UTC
+            res = history.db_result('orders', day)
+            space = res['ledger'][0]['attrs']['state']['spaces'][0]
+            space['free_pct'] = round(60 - day * 3 - minute / 1000.0, 2)   # the day's last read is the lowest
+            at = midnight + timedelta(minutes=minute)
+            record(busy, 'db_ledger.yml', at, [('dbsrv', res)], 'bjeic.ops.mysql_ledger')
+            if minute == 20 * 60:
+                record(calm, 'db_ledger.yml', at, [('dbsrv', res)], 'bjeic.ops.mysql_ledger')
+        check = history.db_result('orders', day)              # a check run late that day: never the day's reading
+        check['ledger'][0]['attrs']['state']['spaces'][0]['free_pct'] = 1.0
+        run_id = busy.begin_run('db_ledger.yml', started_at=midnight + timedelta(hours=23), check_mode=True)
+        ingest = Ingestor(busy, run_id, check_mode=True)
+        ingest({'event': 'runner_on_ok', 'created': (midnight + timedelta(hours=23)).isoformat(),
+                'event_data': {'host': 'dbsrv', 'task': 't', 'task_action': 'bjeic.ops.mysql_ledger', 'res': check}})
+        ingest.close()
+        busy.finish_run(run_id, COMPLETE, 'successful', 0, finished_at=midnight + timedelta(hours=23, minutes=1))
+    since, until = start, start + timedelta(days=10)
+    daily = busy.observations('db', since, until, daily=True)
+    assert len(daily) == 10 and len(busy.observations('db', since, until)) == 70
+    assert [i['seen_at'].hour for i in daily] == [20] * 10 and not any(i['check_mode'] for i in daily)
+    assert [plain(r) for r in forecast.readings(busy, since, until).values()] == \
+        [plain(r) for r in forecast.readings(calm, since, until).values()]
+    assert plain(tuning.hints(busy, since, until)) == plain(tuning.hints(calm, since, until))

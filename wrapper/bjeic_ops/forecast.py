@@ -89,7 +89,7 @@ def readings(store, since, until):
             return
         at = as_utc(item['seen_at'])
         series.setdefault((kind, item['host'], item['key'], subject), {})[at.date()] = (at, float(pct))
-    for item in store.observations('os', since, until, prefix=('host:',)):
+    for item in store.observations('os', since, until, prefix=('host:',), daily=True):
         if item.get('check_mode'):
             continue
         attrs, state = item['attrs'], item['attrs'].get('state') or {}
@@ -102,7 +102,7 @@ def readings(store, since, until):
             size = sizes.get(vg.get('vg_name'))
             if size and vg.get('vg_free') is not None:
                 add('vg', item, vg['vg_name'], round(100.0 * (size - vg['vg_free']) / size, 2))
-    for item in store.observations('db', since, until):
+    for item in store.observations('db', since, until, daily=True):
         if item.get('check_mode'):
             continue
         for space in (item['attrs'].get('state') or {}).get('spaces') or []:

@@ -602,19 +602,23 @@ class Store:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         return [r for r in rows if playbook is None or os.path.basename(r['playbook']) == playbook]
 
-    def observations(self, kind, since, until, prefix=None, newest=False, state_only=False):
+    def observations(self, kind, since, until, prefix=None, newest=False, state_only=False, daily=False):
         """Ledger items of `kind` seen by complete runs in [since, until), oldest first, with the run's check_mode.
         `prefix`: keys that start with it, or with one of a tuple of them (baseline:, patch:). `newest`: only each key's newest observation in the
-        window. `state_only`: attrs hold only `state` (the configurations are not read: counting restore tests of
-        a year needs no configuration)."""
+        window. `daily`: only each key's last observation of each UTC day, check runs left out (a store from before
+        the probes holds a db ledger read every few minutes; trends want one reading a day). `state_only`: attrs hold only `state` (the
+        configurations are not read: counting restore tests of a year needs no configuration)."""
         where = [runs.c.state == COMPLETE, ledger_items.c.kind == kind, ledger_items.c.seen_at >= since,
                  ledger_items.c.seen_at < until]
         if prefix:
             prefixes = (prefix,) if isinstance(prefix, str) else prefix
             where.append(or_(*[ledger_items.c.key.like(_like_literal(p) + '%', escape='\\') for p in prefixes]))
         joined = ledger_items.join(runs, runs.c.id == ledger_items.c.run_id)
-        if newest:
-            last = select(func.max(ledger_items.c.id)).select_from(joined).where(*where).group_by(ledger_items.c.key)
+        if daily:
+            where.append(runs.c.check_mode.is_(False))   # a check run's reading is not the day's
+        if newest or daily:
+            groups = [ledger_items.c.key] + ([self._utc_date(ledger_items.c.seen_at)] if daily and not newest else [])
+            last = select(func.max(ledger_items.c.id)).select_from(joined).where(*where).group_by(*groups)
             query = select(ledger_items, runs.c.check_mode).select_from(joined).where(ledger_items.c.id.in_(last))
         else:
             query = select(ledger_items, runs.c.check_mode).select_from(joined).where(*where)
@@ -629,6 +633,12 @@ class Store:
                 item['attrs'] = {'state': item.pop('state')} if item['state'] is not None else {}
                 items.append(item)
             return items
+
+    def _utc_date(self, column):
+        """The UTC day of a stored time, in SQL (the compaction's days are UTC days too)."""
+        if self.engine.dialect.name == 'postgresql':
+            return func.date(func.timezone('UTC', column))
+        return func.date(column)   # SQLite keeps UTC times as text
 
     def _backup_tests_where(self, since, until):
         ok = ledger_items.c.state[('restore', 'ok')].as_boolean()

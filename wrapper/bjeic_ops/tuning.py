@@ -44,7 +44,7 @@ def median(values):
 def hints(store, since, until):
     """Rows {instance, host, hint, evidence, points_at} of the db ledger readings in [since, until), per instance."""
     by_key = {}
-    for item in store.observations('db', since, until):
+    for item in store.observations('db', since, until, daily=True):
         if not item.get('check_mode') and (item['attrs'].get('state') or {}).get('perf') is not None:
             by_key.setdefault((item['key'], item['host']), []).append(item)
     rows = []

@@ -126,7 +126,7 @@ def optimize(store, days=30, policy=None, at=None):
     resource_of_host = dict((item['attrs'].get('name'), key) for key, item in estate.reports.items())
     filling = soonest_full(store, until, days)
     rows = []
-    for key, entry in sorted(host_series(store.observations('os', since, until)).items()):
+    for key, entry in sorted(host_series(store.observations('os', since, until, daily=True)).items()):
         actions, suggestion, figures = recommend(entry, policy)
         full = filling.get(entry['host'])
         if full:

@@ -109,6 +109,7 @@ def test_an_instance_never_reached_in_time_says_it_was_not_probed():
         ('hung', 'timeout', 'no answer within 4 s'),
         ('waiting', 'timeout', 'not probed: the round ran out of time waiting for other instances')]
 
+
 def test_findings_name_the_instance_and_its_class_and_a_slow_answer():
     probes = [contract.probe('shop', 'mysql', 'db01:3306', False, 10, 'x', host='db01', error_class='auth',
                              error='Access denied'),
