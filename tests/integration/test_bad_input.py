@@ -344,6 +344,7 @@ ENTRY_POINTS = [
     ('harden.yml', {'harden_mode': 'obliterate'}, 'harden_mode'),
     ('patch.yml', {'patch_state': 'sideways'}, 'patch_state'),
     ('patch_rollback.yml', {}, 'Say which transaction to roll back'),
+    ('patch_commit.yml', {}, 'Say which transaction to commit'),
     ('backup_verify.yml', {'target': 'localhost', 'backup_verify_sets': 'everything'}, 'backup_verify_sets'),
     ('db_ledger.yml', {'target': 'localhost', 'db_ledger_instances': 'mysql'}, 'db_ledger_instances'),
     ('special_duty.yml', {'target': 'localhost', 'special_duty_thresholds': 'tight'}, 'inspect_thresholds'),

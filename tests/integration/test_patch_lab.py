@@ -206,7 +206,7 @@ def test_a_run_killed_mid_transaction_is_recorded_and_can_be_rolled_back(patch_l
     assert patch_lab.package_set(APT_HOST, 'apt') == initial
 
 
-def test_patch_playbook_rolls_back_a_host_whose_post_check_fails(patch_lab, cli):
+def test_patch_playbook_rolls_back_a_host_whose_post_check_fails(patch_lab, cli, tmp_path):
     initial = patch_lab.package_set(APT_HOST, 'apt')
     done = cli('run', 'patch.yml', '-i', patch_lab.inventory, '--limit', APT_HOST, '--ticket', 'CHG-PATCH-7',
                '-e', json.dumps({'patch_health_command': 'grep -q "lib 1.0" /usr/share/bjeic-demo/lib.txt'}),
@@ -218,10 +218,20 @@ def test_patch_playbook_rolls_back_a_host_whose_post_check_fails(patch_lab, cli)
     assert ('package:bjeic-demo-lib', 'upgrade') in actions and ('package:bjeic-demo-lib', 'rollback') in actions
     assert all(r['ticket'] == 'CHG-PATCH-7' for r in records)
 
-    # A passing post-check keeps the patch; the change record's handle undoes it through the wrapper.
+    # A passing post-check keeps the patch, and the report on the controller is the apply's result.
     cli('run', 'patch.yml', '-i', patch_lab.inventory, '--limit', APT_HOST, '-e', 'patch_security_only=true',
-        '-e', json.dumps({'patch_services': [], 'patch_health_command': 'test -x /usr/bin/bjeic-demo-tool'}))
+        '-e', json.dumps({'patch_services': [], 'patch_health_command': 'test -x /usr/bin/bjeic-demo-tool',
+                          'patch_report_dir': str(tmp_path / 'applied')}))
     assert patch_lab.sh(APT_HOST, 'cat /usr/share/bjeic-demo/tool.txt').strip() == 'bjeic-demo-tool 1.1'
+    report = json.loads((tmp_path / 'applied' / ('%s.json' % APT_HOST)).read_text())
+    assert versions(report) == {'bjeic-demo-tool': ('1.0-1', '1.1-1')} and report['transaction_id']
+    # Committed through the playbook (no snapshot here: the transaction is marked), then still undone through the
+    # change record's handle by the wrapper.
+    cli('run', 'patch_commit.yml', '-i', patch_lab.inventory, '--limit', APT_HOST, '-e', 'patch_transaction_id=latest',
+        '-e', 'patch_report_dir=%s' % (tmp_path / 'committed'))
+    committed = json.loads((tmp_path / 'committed' / ('%s.json' % APT_HOST)).read_text())
+    assert committed['transaction_id'] == report['transaction_id'] and committed['changed']
+    assert 'committed transaction %s' % report['transaction_id'] in committed['msg']
     upgrade = [r for r in json.loads(cli('changes', '--host', APT_HOST, '--format', 'json').stdout)
                if r['object'] == 'package:bjeic-demo-tool' and r['action'] == 'upgrade'][-1]
     assert upgrade['rollback']['how']['module'] == 'bjeic.ops.linux_patch'
@@ -256,20 +266,26 @@ def btrfs_mount(tmp_path):
         subprocess.run(['umount', '-l', str(mount)])
 
 
+def patched_on_btrfs(patch_lab, labctl, name, mount):
+    """A lab host with the btrfs file system at /srv/appfs and bjeic-demo-tool 1.0, patched to 1.1 with a btrfs
+    snapshot: (its Lab, the apply's result)."""
+    hosts = labctl.up([name], volumes=['%s:%s:ro' % (patch_lab.repo_dir, REPO_MOUNT), '%s:/srv/appfs' % mount],
+                      caps=['SYS_ADMIN'])
+    inventory = patch_lab.tmp.mktemp('inventory') / 'hosts.ini'
+    inventory.write_text(labctl.inventory(hosts))
+    host = Lab(labctl, patch_lab.testrepo, patch_lab.repo_dir, str(inventory), patch_lab.tmp)
+    host.sh(name, "printf '%s' > /etc/apt/sources.list.d/test.list && apt-get update -qq && "
+                  "dpkg -i %s/debs/bjeic-demo-tool_1.0-1_all.deb >/dev/null" % (APT_SOURCES, REPO_MOUNT))
+    return host, host.patch(name, {'state': 'applied', 'names': ['bjeic-demo-tool'], 'snapshot': 'btrfs',
+                                   'snapshot_mount': '/srv/appfs'})
+
+
 def test_btrfs_snapshot_is_taken_before_apply_and_reverted_on_rollback(patch_lab, labctl, btrfs_mount):
     image, mount = btrfs_mount
     (mount / 'marker').write_text('before the patch\n')
     name = 'pytest-patch-btrfs'
     try:
-        hosts = labctl.up([name], volumes=['%s:%s:ro' % (patch_lab.repo_dir, REPO_MOUNT), '%s:/srv/appfs' % mount],
-                          caps=['SYS_ADMIN'])
-        inventory = patch_lab.tmp.mktemp('inventory') / 'hosts.ini'
-        inventory.write_text(labctl.inventory(hosts))
-        host = Lab(labctl, patch_lab.testrepo, patch_lab.repo_dir, str(inventory), patch_lab.tmp)
-        host.sh(name, "printf '%s' > /etc/apt/sources.list.d/test.list && apt-get update -qq && "
-                      "dpkg -i %s/debs/bjeic-demo-tool_1.0-1_all.deb >/dev/null" % (APT_SOURCES, REPO_MOUNT))
-        applied = host.patch(name, {'state': 'applied', 'names': ['bjeic-demo-tool'], 'snapshot': 'btrfs',
-                                    'snapshot_mount': '/srv/appfs'})
+        host, applied = patched_on_btrfs(patch_lab, labctl, name, mount)
         snapshot = applied['snapshot']
         assert snapshot['type'] == 'btrfs' and snapshot['path'].startswith('/srv/appfs/.snapshots/bjeic-patch-')
         assert host.sh(name, 'btrfs subvolume show %s >/dev/null && cat %s/marker' % (snapshot['path'], snapshot['path'])
@@ -285,6 +301,38 @@ def test_btrfs_snapshot_is_taken_before_apply_and_reverted_on_rollback(patch_lab
     subprocess.run(['umount', str(mount)], check=True)
     subprocess.run(['mount', '-o', 'loop', str(image), str(mount)], check=True)
     assert (mount / 'marker').read_text() == 'before the patch\n'
+
+
+def test_commit_releases_the_snapshot_and_keeps_the_package_rollback(patch_lab, labctl, btrfs_mount):
+    image, mount = btrfs_mount
+    name = 'pytest-patch-commit'
+    try:
+        host, applied = patched_on_btrfs(patch_lab, labctl, name, mount)
+        txn, path = applied['transaction_id'], applied['snapshot']['path']
+        held = host.patch(name, {'state': 'planned', 'update_cache': False})
+        assert [(f['check'], f['subject']) for f in held['findings'] if f['check'] == 'patch.snapshot_held'] == [
+            ('patch.snapshot_held', txn)]
+
+        checked = host.patch(name, {'state': 'committed', 'transaction_id': 'latest'}, check_mode=True)
+        assert checked['changed'] and host.sh(name, 'btrfs subvolume show %s >/dev/null && echo held' % path) == 'held\n'
+        committed = host.patch(name, {'state': 'committed', 'transaction_id': 'latest'})
+        assert committed['changed'] and committed['transaction_id'] == txn
+        assert [(c['action'], 'irreversible' in c['rollback']) for c in committed['changes']] == [
+            ('committed', True), ('released', True)]
+        assert host.sh(name, 'test -e %s && echo present || echo gone' % path) == 'gone\n'
+        again = host.patch(name, {'state': 'committed', 'transaction_id': txn})
+        assert not again['changed'] and 'already committed' in again['msg']
+        held = host.patch(name, {'state': 'planned', 'update_cache': False})
+        assert not [f for f in held['findings'] if f['check'] == 'patch.snapshot_held']
+        failed = host.patch(name, {'state': 'committed', 'transaction_id': 'latest'}, expect_failure=True)
+        assert 'no transaction on this host can be committed' in failed['msg']
+
+        undone = host.patch(name, {'state': 'rolled_back', 'transaction_id': txn})
+        assert undone['changed'] and 'snapshot was released when it was committed' in undone['msg']
+        assert not undone['reboot_required']
+        assert host.sh(name, 'cat /usr/share/bjeic-demo/tool.txt').strip() == 'bjeic-demo-tool 1.0'
+    finally:
+        labctl.down([name])
 
 
 @pytest.mark.skipif(not device_mapper_available(),

@@ -193,7 +193,14 @@ def test_hardening_patches_backups_and_drills_met_in_one_month_not_in_another(tm
     rolled = ingest_at(store, 'playbooks/patch_rollback.yml', oct1 + timedelta(days=3), [patch('web01', 'rollback')])
     ingest_at(store, 'playbooks/backup.yml', oct1 + timedelta(days=4), [backup('web01', 'taken', True)])
     drilled = ingest_at(store, 'playbooks/drills/service_failure.yml', oct1 + timedelta(days=5), [drill('web01', 'passed')])
-    # September: compliance falls, only a plan (no patch applied), a backup that failed verification, five drills.
+    # September: compliance falls, only a plan and the commit of August's patch (no patch applied), a backup that
+    # failed verification, five drills.
+    ingest_at(store, 'playbooks/patch_commit.yml', sep1 + timedelta(days=1), [(
+        'web01', 'bjeic.ops.linux_patch', {'changed': True, 'changes': [
+            {'object': 'patch transaction T1', 'action': 'committed', 'before': 'applied', 'after': 'committed',
+             'rollback': {'irreversible': 'a commit is final'}},
+            {'object': 'lvm snapshot vg0/bjeic-patch-T1', 'action': 'released', 'before': 'present', 'after': None,
+             'rollback': {'irreversible': 'a released snapshot cannot be taken back'}}]})])
     ingest_at(store, 'playbooks/harden.yml', sep1, [baseline('web01', 9, 1)])
     ingest_at(store, 'playbooks/harden.yml', sep1 + timedelta(days=20), [baseline('web01', 5, 5)])
     ingest_at(store, 'playbooks/patch.yml', sep1 + timedelta(days=2), [('web01', 'bjeic.ops.linux_patch', {

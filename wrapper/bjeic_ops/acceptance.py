@@ -239,7 +239,8 @@ def _compliance(items):
 
 
 def patches(store, since, until, _at, book, _inventory):
-    patch = store.changes(since, until=until, real=True, modules=PATCH_MODULES)
+    patch = [c for c in store.changes(since, until=until, real=True, modules=PATCH_MODULES)
+             if c['action'] not in reports.PATCH_BOOKKEEPING]
     rolled = [c for c in patch if c['action'] == 'rollback']
     applied = [c for c in patch if c['action'] != 'rollback']
     planned = store.observations('os', since, until, prefix=reports.PATCH_KEYS, newest=True, state_only=True)

@@ -20,6 +20,8 @@ AVAILABILITY_TARGET = db_availability.TARGET
 DUTY_ROUND_MINUTES = 65     # hourly rounds, with five minutes' grace: a longer gap is marked
 BACKUP_MODULES = ('bjeic.ops.backup_create', 'bjeic.ops.db_backup')   # their change records are the backup record
 PATCH_KEYS = ('patch:', 'patch@')    # patch:HOST; stores written before 0.2 hold patch@HOST
+# Change actions of linux_patch state=committed: it accepts a transaction (releases its snapshot), installs nothing.
+PATCH_BOOKKEEPING = ('committed', 'released')
 LINK_WINDOW = timedelta(hours=24)   # a fault report links changes and findings from this long before it opened
 
 
@@ -317,7 +319,8 @@ def hardening_by_group(items, groups):
 
 
 def patch_status(items, changes):
-    patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith(('linux_patch', 'win_patch')))
+    patched = Counter(c['host'] for c in changes if (c['module'] or '').endswith(('linux_patch', 'win_patch'))
+                      and c['action'] not in PATCH_BOOKKEEPING)
     rows = []
     for key, item in sorted(_latest_by_key(i for i in items if i['key'].startswith(PATCH_KEYS)).items()):
         attrs, state = item['attrs'], item['attrs'].get('state') or {}

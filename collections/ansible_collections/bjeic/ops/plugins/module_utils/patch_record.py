@@ -25,7 +25,7 @@ import time
 from ansible_collections.bjeic.ops.plugins.module_utils.host_backup import new_backup_id, write_atomic
 
 OPEN_STATES = ('applying',)
-UNDOABLE_STATES = ('applied', 'failed', 'applying')
+UNDOABLE_STATES = ('applied', 'failed', 'applying', 'committed')
 # Packages whose new version only takes effect after a reboot (dnf needs-restarting's list, and
 # Debian's kernel and init packages).
 REBOOT_PACKAGES = ('kernel', 'kernel-core', 'kernel-rt', 'linux-image-*', 'linux-firmware', 'glibc', 'libc6',
@@ -171,14 +171,15 @@ class Transactions(object):
         return sorted(name for name in os.listdir(self.root)
                       if os.path.isfile(os.path.join(self.root, name, 'record.json')))
 
-    def load(self, txn_id):
+    def load(self, txn_id, latest_of=UNDOABLE_STATES, doing='rolled back'):
+        """The record of `txn_id`; `latest` is the newest transaction in one of the states `latest_of`."""
         known = self.ids()
         if txn_id == 'latest':
-            undoable = [i for i in known if self._state(i) in UNDOABLE_STATES]
-            if not undoable:
-                raise PatchError('no transaction on this host can be rolled back (under %s: %s)'
-                                 % (self.root, ', '.join(known[-5:]) or 'none'))
-            txn_id = undoable[-1]
+            candidates = [i for i in known if self._state(i) in latest_of]
+            if not candidates:
+                raise PatchError('no transaction on this host can be %s (under %s: %s)'
+                                 % (doing, self.root, ', '.join(known[-5:]) or 'none'))
+            txn_id = candidates[-1]
         if not txn_id or '/' in txn_id or txn_id.startswith('.') or txn_id not in known:
             raise PatchError('transaction %s is unknown on this host; transactions under %s: %s'
                              % (txn_id, self.root, ', '.join(known[-10:]) or 'none'))
@@ -196,6 +197,10 @@ class Transactions(object):
                 return json.load(handle).get('state')
         except (IOError, OSError, ValueError):
             return 'corrupt'
+
+    def records(self, states):
+        """The records of the transactions in one of `states`, oldest first."""
+        return [self.load(i) for i in self.ids() if self._state(i) in states]
 
     def unfinished(self):
         """Transactions a killed run left in state applying."""

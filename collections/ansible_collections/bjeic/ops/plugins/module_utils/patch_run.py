@@ -2,7 +2,8 @@
 # Copyright: bjeic.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One patch run of linux_patch: the package manager this host has (linux_packages), the plan, the
-apply in a recorded transaction with the versions it replaced kept, and the rollback of a transaction."""
+apply in a recorded transaction with the versions it replaced kept, the commit that releases its snapshot, and the
+rollback of a transaction."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -60,6 +61,13 @@ class Patcher(object):
                 'patch.unfinished_transaction', 'critical', txn_id,
                 'transaction %s on %s never finished (the run died while the package manager ran); check '
                 '`dpkg --audit` / `dnf check`, then roll it back with state=rolled_back' % (txn_id, self.host)))
+        for record in self.store.records(('applied',)):
+            if record.get('snapshot'):
+                result['findings'].append(finding(
+                    'patch.snapshot_held', 'warning', record['id'],
+                    'transaction %s on %s (applied %s) still holds its %s snapshot: once the patch is accepted, '
+                    'release it with state=committed (an LVM snapshot slows writes and is lost when it fills)'
+                    % (record['id'], self.host, record.get('finished'), record['snapshot']['type'])))
         self.backend.health()
         if params['update_cache']:
             self.backend.refresh()
@@ -182,6 +190,40 @@ class Patcher(object):
                 '%s is neither btrfs nor an LVM volume: no snapshot taken (snapshot=auto)' % self.params['snapshot_mount']))
         return kind
 
+    # ---------------------------------------------------------------- commit
+    def commit(self):
+        """Accept an applied transaction: release its snapshot. Its packages can still be rolled back."""
+        result = self.result
+        record = self.store.load(self.params['transaction_id'], latest_of=('applied',), doing='committed')
+        snapshot = record.get('snapshot')
+        result.update(transaction_id=record['id'], snapshot=snapshot)
+        if record['state'] == 'committed':
+            result['msg'] = 'transaction %s was already committed on %s (%s)' % (record['id'], self.host,
+                                                                                 record.get('committed'))
+            return
+        if record['state'] != 'applied':
+            raise PatchError('transaction %s is in state %s: only an applied transaction can be committed%s'
+                             % (record['id'], record['state'], ' (roll it back first)' if record['state'] in
+                                ('failed', 'applying') else ''))
+        released = patch_snapshot.release(self.run, snapshot, self.module.check_mode) if snapshot else None
+        packages_still = 'its packages can still be rolled back (state=rolled_back transaction_id=%s)' % record['id']
+        changes = [contract.change('patch transaction %s' % record['id'], 'committed', 'applied', 'committed',
+                                   irreversible='a commit is final; ' + packages_still)]
+        if released:
+            changes.append(contract.change(
+                '%s snapshot %s' % (snapshot['type'], snapshot.get('path') or '%s/%s' % (snapshot['vg'], snapshot['name'])),
+                'released', 'present', None, irreversible='a released snapshot cannot be taken back; ' + packages_still))
+        result.update(changed=True, changes=changes)
+        if self.module._diff:
+            result['diff'] = {'before': 'state: applied\n', 'after': 'state: committed\n'}
+        if self.module.check_mode:
+            return
+        record.update(state='committed', committed=now(), snapshot_released=released)
+        self.store.save(record)
+        result['msg'] = 'committed transaction %s on %s%s' % (
+            record['id'], self.host, '; released its %s snapshot' % snapshot['type'] if released else
+            '; its snapshot was already gone' if snapshot else '')
+
     # ---------------------------------------------------------------- rollback
     def rollback(self):
         result, params = self.result, self.params
@@ -190,7 +232,7 @@ class Patcher(object):
         if record['state'] == 'rolled_back':
             result['msg'] = 'transaction %s was already rolled back on %s' % (record['id'], record.get('rolled_back'))
             return
-        if record['state'] not in ('applied', 'failed', 'applying'):
+        if record['state'] not in ('applied', 'failed', 'applying', 'committed'):
             raise PatchError('transaction %s is in state %s: there is nothing to roll back' % (record['id'], record['state']))
         if record['backend'] != self.backend.name:
             raise PatchError('transaction %s was made with %s; this run uses %s (set backend=%s)'
@@ -203,8 +245,10 @@ class Patcher(object):
             ours = set(row['name'] for row in record['packages'])
             planned = [row for row in planned if row['name'] in ours]
         touched = set(row['name'] for row in planned)
+        # A committed transaction's snapshot was released: only its packages can go back.
+        revert = bool(record.get('snapshot') and params['revert_snapshot'] and record['state'] != 'committed')
         if self.module.check_mode:
-            result.update(changed=bool(planned) or bool(record.get('snapshot') and params['revert_snapshot']),
+            result.update(changed=bool(planned) or revert,
                           packages=planned, changes=changes_of(planned, 'rollback'))
             return
         method = None
@@ -222,7 +266,7 @@ class Patcher(object):
             found = '; '.join('%(name)s is %(found)s, expected %(expected)s' % w for w in wrong)
             raise PatchError('rollback of %s left %d package(s) at the wrong version: %s' % (record['id'], len(wrong), found))
         reverted = None
-        if record.get('snapshot') and params['revert_snapshot']:
+        if revert:
             reverted = patch_snapshot.revert(self.run, record['snapshot'])
             result['changed'] = True
         record.update(state='rolled_back', rolled_back=now(), rollback_method=method, snapshot_reverted=reverted)
@@ -233,4 +277,6 @@ class Patcher(object):
             result['diff'] = diff_of(rows)
         result['msg'] = 'rolled back transaction %s on %s (%d package change(s), %s)%s' % (
             record['id'], self.host, len(rows), method or 'packages already at the recorded versions',
-            '; the %s snapshot becomes active at the next boot' % record['snapshot']['type'] if reverted else '')
+            '; the %s snapshot becomes active at the next boot' % record['snapshot']['type'] if reverted else
+            '; its snapshot was released when it was committed, so the file system stays as it is'
+            if record.get('snapshot_released') else '')

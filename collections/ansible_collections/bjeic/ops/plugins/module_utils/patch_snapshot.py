@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: bjeic.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""File-system snapshots taken before a patch and reverted on rollback: btrfs and LVM.
+"""File-system snapshots taken before a patch, reverted on rollback or released on commit: btrfs and LVM.
 
 Both revert at the next boot, as snapper and `lvconvert --merge` do for a mounted root: btrfs by
 making the snapshot the default subvolume, LVM by merging the snapshot into its origin (the
@@ -37,6 +37,14 @@ def lvm_create_command(vg, lv, name, size):
 
 def lvm_revert_command(vg, name):
     return ['lvconvert', '--merge', '%s/%s' % (vg, name)]
+
+
+def btrfs_release_command(snapshot_path):
+    return ['btrfs', 'subvolume', 'delete', snapshot_path]
+
+
+def lvm_release_command(vg, name):
+    return ['lvremove', '--yes', '%s/%s' % (vg, name)]
 
 
 def snapshot_name(txn_id):
@@ -110,6 +118,23 @@ def revert(run, snapshot, check_mode=False):
         command = lvm_revert_command(snapshot['vg'], snapshot['name'])
     if not check_mode:
         execute(run, command, 'reverting to the %s snapshot' % snapshot['type'])
+    return command
+
+
+def release(run, snapshot, check_mode=False):
+    """Drop the snapshot once its transaction is accepted: an LVM snapshot left in place slows every write to its
+    origin and is invalidated when it fills; a btrfs one pins the old files' space. Returns the command, or None when
+    the snapshot is already gone."""
+    if snapshot['type'] == 'btrfs':
+        rc, dummy, dummy = run(['btrfs', 'subvolume', 'show', snapshot['path']])
+        command = btrfs_release_command(snapshot['path'])
+    else:
+        rc, dummy, dummy = run(['lvs', '--noheadings', '%s/%s' % (snapshot['vg'], snapshot['name'])])
+        command = lvm_release_command(snapshot['vg'], snapshot['name'])
+    if rc != 0:
+        return None
+    if not check_mode:
+        execute(run, command, 'releasing the %s snapshot' % snapshot['type'])
     return command
 
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: linux_patch
-short_description: Plan, apply and roll back OS package updates on a Linux host as a recorded transaction
+short_description: Plan, apply, commit and roll back OS package updates on a Linux host as a recorded transaction
 version_added: 0.1.0
 description:
   - C(state=planned) lists the available updates (name, current and candidate version, repository,
@@ -28,6 +28,11 @@ description:
   - With O(snapshot), a btrfs or LVM snapshot of O(snapshot_mount) is taken before applying and
     rollback reverts to it at the next boot (btrfs - the snapshot becomes the default subvolume;
     LVM - C(lvconvert --merge)), after the live package rollback.
+  - C(state=committed) accepts an applied transaction once the host has proved itself - it
+    releases the transaction's snapshot (C(btrfs subvolume delete) / C(lvremove)), because an LVM
+    snapshot left in place slows every write to its origin and is invalidated when it fills. The
+    packages can still be rolled back afterwards; the file system can no longer be reverted. The
+    plan warns (C(patch.snapshot_held)) about every applied transaction still holding a snapshot.
   - Refuses with a clear message, before changing anything, when the package manager is locked or
     unhealthy, a repository is unreachable, free space is short, an earlier transaction on the
     host never finished, or a replaced version could not be kept for rollback.
@@ -36,10 +41,10 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Check mode is C(state=planned) for apply, and reports what a rollback would change.
+    description: Check mode is C(state=planned) for apply, and reports what a rollback or a commit would change.
   diff_mode:
     support: full
-    description: Applied and rolled back return the changed packages with their versions as a diff.
+    description: Applied and rolled back return the changed packages with their versions as a diff; committed the transaction's state.
   platform:
     support: full
     platforms: posix
@@ -47,9 +52,10 @@ attributes:
 options:
   state:
     description:
-      - C(planned) lists updates, C(applied) installs them, C(rolled_back) restores O(transaction_id).
+      - C(planned) lists updates, C(applied) installs them, C(rolled_back) restores O(transaction_id),
+        C(committed) accepts O(transaction_id) and releases its snapshot.
     type: str
-    choices: [planned, applied, rolled_back]
+    choices: [planned, applied, rolled_back, committed]
     default: planned
   names:
     description:
@@ -70,8 +76,9 @@ options:
     default: false
   transaction_id:
     description:
-      - The transaction to roll back (as returned by C(state=applied)), or C(latest) for the newest
-        one on the host that is not rolled back yet. Required with C(state=rolled_back).
+      - The transaction to roll back or commit (as returned by C(state=applied)), or C(latest) - for
+        rollback the newest one on the host that is not rolled back yet, for commit the newest applied
+        one. Required with C(state=rolled_back) and C(state=committed).
     type: str
   snapshot:
     description:
@@ -152,6 +159,11 @@ EXAMPLES = r'''
   bjeic.ops.linux_patch:
     state: rolled_back
     transaction_id: "{{ patch.transaction_id }}"
+
+- name: Accept the transaction a week later - release its snapshot
+  bjeic.ops.linux_patch:
+    state: committed
+    transaction_id: latest
 '''
 
 RETURN = r'''
@@ -183,7 +195,7 @@ removals:
   type: list
   elements: dict
 transaction_id:
-  description: The transaction applied or rolled back; null when nothing was applied.
+  description: The transaction applied, rolled back or committed; null when nothing was applied.
   returned: always
   type: str
   sample: 20261126T101500Z-1a2b3c
@@ -203,11 +215,13 @@ services_restart:
   type: list
   elements: str
 snapshot:
-  description: The snapshot taken before applying (or reverted on rollback), C({type, mount, path | vg, lv, name, command}).
+  description: The snapshot taken before applying (or reverted on rollback, or released on commit), C({type, mount, path | vg, lv, name, command}).
   returned: always
   type: dict
 changes:
-  description: One C({object, action, before, after}) per package changed.
+  description:
+    - One C({object, action, before, after}) per package changed.
+    - On commit, the transaction and its released snapshot, each with C(rollback.irreversible).
   returned: always
   type: list
   elements: dict
@@ -217,7 +231,9 @@ rollback:
   type: dict
   sample: {id: 20261126T101500Z-1a2b3c, how: {module: bjeic.ops.linux_patch, args: {state: rolled_back, transaction_id: 20261126T101500Z-1a2b3c}}}
 findings:
-  description: C(patch.updates_available), C(patch.security_updates), C(patch.reboot_required), C(patch.unfinished_transaction), C(patch.snapshot_unavailable).
+  description:
+    - C(patch.updates_available), C(patch.security_updates), C(patch.reboot_required), C(patch.unfinished_transaction),
+      C(patch.snapshot_unavailable), C(patch.snapshot_held).
   returned: always
   type: list
   elements: dict
@@ -239,7 +255,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils.patch_run import Patcher
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type='str', choices=['planned', 'applied', 'rolled_back'], default='planned'),
+            state=dict(type='str', choices=['planned', 'applied', 'rolled_back', 'committed'], default='planned'),
             names=dict(type='list', elements='str', default=[]),
             exclude=dict(type='list', elements='str', default=[]),
             security_only=dict(type='bool', default=False),
@@ -256,7 +272,7 @@ def main():
             allow_removals=dict(type='bool', default=False),
             state_dir=dict(type='path', default='/var/lib/bjeic-ops/patch'),
         ),
-        required_if=[('state', 'rolled_back', ['transaction_id'])],
+        required_if=[('state', 'rolled_back', ['transaction_id']), ('state', 'committed', ['transaction_id'])],
         supports_check_mode=True,
     )
     if os.geteuid() != 0:
@@ -268,6 +284,8 @@ def main():
     try:
         if module.params['state'] == 'rolled_back':
             patcher.rollback()
+        elif module.params['state'] == 'committed':
+            patcher.commit()
         else:
             patcher.apply()
     except (PatchError, OSError) as exc:

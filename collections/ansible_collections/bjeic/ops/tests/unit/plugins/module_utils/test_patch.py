@@ -69,6 +69,8 @@ def test_transactions_are_root_only_and_refuse_unknown_corrupt_or_nothing(tmp_pa
     assert oct(os.stat(store.path(first['id'])).st_mode & 0o777) == '0o700'
     assert oct(os.stat(os.path.join(store.path(first['id']), 'record.json')).st_mode & 0o777) == '0o600'
     assert store.load('latest')['id'] == first['id']          # the newest one not rolled back yet
+    with pytest.raises(PatchError, match='no transaction on this host can be committed'):
+        store.load('latest', latest_of=('failed',), doing='committed')
     with pytest.raises(PatchError, match='transaction 19700101T000000Z-000000 is unknown'):
         store.load('19700101T000000Z-000000')
     with pytest.raises(PatchError, match='unknown'):
@@ -167,6 +169,12 @@ def test_lvm_snapshot_is_detected_created_and_merged_with_the_right_commands():
     assert json.loads(json.dumps(taken))['vg'] == 'vg0'
     patch_snapshot.revert(host, taken)
     assert host.commands[-1] == ['lvconvert', '--merge', 'vg0/bjeic-patch-T1']
+    assert patch_snapshot.release(host, taken, check_mode=True) == ['lvremove', '--yes', 'vg0/bjeic-patch-T1']
+    assert host.commands[-1] == ['lvs', '--noheadings', 'vg0/bjeic-patch-T1']      # check mode: looked, removed nothing
+    assert patch_snapshot.release(host, taken) == ['lvremove', '--yes', 'vg0/bjeic-patch-T1']
+    assert host.commands[-1] == ['lvremove', '--yes', 'vg0/bjeic-patch-T1']
+    host.lvs_out = ''                                       # already gone: nothing to run, and it says so
+    assert patch_snapshot.release(host, taken) is None and host.commands[-1][0] == 'lvs'
     plain = FakeHost('ext4', '/dev/vda1', '')
     assert patch_snapshot.detect(plain, '/') is None
     with pytest.raises(PatchError, match='not an LVM logical volume'):
