@@ -17,9 +17,11 @@ from ansible.plugins.action import ActionBase
 
 ARGUMENT_SPEC = {
     'dir': {'type': 'path', 'required': True},
-    'result': {'type': 'raw', 'required': True},
+    'result': {'type': 'raw'},
     'name': {'type': 'str'},
+    'var': {'type': 'str'},
 }
+ARGUMENT_RULES = {'required_one_of': [['result', 'var']], 'mutually_exclusive': [['result', 'var'], ['name', 'var']]}
 
 
 def write_json(directory, name, result):
@@ -52,13 +54,24 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, **ARGUMENT_RULES)[1]
+        task_vars = task_vars or {}
         if not args['dir']:
             return {'changed': False, 'skipped': True, 'msg': 'no report directory given: nothing written'}
-        name = args['name'] or (task_vars or {}).get('inventory_hostname')
+        if args['var']:
+            # One task (run_once) for the whole batch: each host that registered the variable.
+            hostvars = task_vars['hostvars']
+            reports = [(host, hostvars[host][args['var']]) for host in task_vars.get('ansible_play_batch', [])
+                       if args['var'] in hostvars[host]]
+        else:
+            reports = [(args['name'] or task_vars.get('inventory_hostname'), args['result'])]
+        paths = []
         try:
-            path = write_json(args['dir'], name, args['result'])
+            for name, result in reports:
+                paths.append(write_json(args['dir'], name, result))
         except (OSError, ValueError) as error:
-            return {'failed': True, 'changed': False,
+            return {'failed': True, 'changed': False, 'paths': paths,
                     'msg': 'could not write the report in %s on the controller: %s' % (args['dir'], to_native(error))}
-        return {'changed': False, 'path': path}
+        if args['var']:
+            return {'changed': False, 'paths': paths}
+        return {'changed': False, 'path': paths[0]}
