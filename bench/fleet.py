@@ -9,6 +9,8 @@ For each fleet size N (lab hosts over SSH on 127.0.0.1) and each repeat, in one 
   b        bench/stock/inspection.yml (gather_facts + one command task per check), stock settings
   b_tuned  the same stock playbook with the project's ansible.cfg (what settings alone give)
   c        the same commands over plain ssh, all hosts in parallel (bench/floor.sh): the floor
+  duty     playbooks/special_duty.yml, the hourly round of a special-period watch (the inspection with tighter
+           thresholds, then linux_watch: ports, accounts, setuid files, firewall against the watch's baseline)
   a_base   with --baseline REV: a as it was at commit REV (its playbook, collection and ansible.cfg, from a git
            worktree; the installed wrapper records it), to measure a change before and after, side by side
 Every run starts with cold SSH connections (a fresh ControlPath directory). Reports the median
@@ -33,7 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
 
 BIN = os.path.dirname(sys.executable)
-METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base')
+METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base', 'duty')
 BASELINE = {}    # with --baseline: {'rev': ..., 'dir': the worktree}
 
 
@@ -52,6 +54,8 @@ def command_for(method, inventory, ports):
         'c': ([os.path.join(HERE, 'floor.sh')] + [str(p) for p in ports], None),
         'a_base': (playbook + [os.path.join(BASELINE.get('dir', ''), 'playbooks', 'daily_inspection.yml')],
                    os.path.join(BASELINE.get('dir', ''), 'ansible.cfg')),
+        'duty': (playbook + [os.path.join(ROOT, 'playbooks', 'special_duty.yml'), '-e', 'special_duty_watch=bench'],
+                 project_cfg),
     }[method]
 
 
@@ -219,6 +223,17 @@ def markdown(report):
                 lines.append('| %d | %.2f | %.1f (%.3f) | %.1f (%.3f) | %.2f | %.1f | %.2f |' % (
                     n, a['wall'], a['cpu'], a['cpu'] / n, a['hosts_cpu'], a['hosts_cpu'] / n, c['wall'],
                     c['hosts_cpu'] or 0, a['wall'] / c['wall']))
+    if any('duty' in r for r in report['results'].values()):
+        lines += ['', 'The hourly special-duty round (special_duty.yml) beside the daily inspection and the floor.', '',
+                  '| hosts | duty | duty controller CPU per host | a | c | duty/a | duty/c |',
+                  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+        for size, r in sorted(report['results'].items(), key=lambda item: int(item[0])):
+            if 'duty' in r:
+                lines.append('| %s | %.2f (%.1f) | %.3f | %s | %s | %s | %s |' % (
+                    size, r['duty']['wall'], r['duty']['cpu'], r['duty']['cpu'] / int(size),
+                    '%.2f' % r['a']['wall'] if 'a' in r else '-', '%.2f' % r['c']['wall'] if 'c' in r else '-',
+                    '%.2f' % (r['duty']['wall'] / r['a']['wall']) if 'a' in r else '-',
+                    '%.2f' % (r['duty']['wall'] / r['c']['wall']) if 'c' in r else '-'))
     estimate = report.get('estimate_285')
     if estimate:
         lines += ['', '285-host estimate for a: %.0f s wall (%.2f s per host + %.1f s fixed), %.0f controller CPU seconds.'

@@ -505,7 +505,11 @@ def compare(args):
                'date': datetime.now().strftime('%Y-%m-%d'), 'days': args.days, 'designs': []}
     work = tempfile.mkdtemp(prefix='bjeic-year-', dir=args.workdir)
     baseline, new = os.path.join(work, 'baseline'), os.path.join(work, 'new')
-    for tree, commit in ((baseline, args.baseline), (new, args.new)):   # both fixed: the checkout may change meanwhile
+    # Both named by their short commit and checked out apart: the working tree may change meanwhile.
+    args.baseline, args.new = (subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', commit], check=True,
+                                              capture_output=True, text=True).stdout.strip()
+                               for commit in (args.baseline, args.new))
+    for tree, commit in ((baseline, args.baseline), (new, args.new)):
         subprocess.run(['git', '-C', ROOT, 'worktree', 'add', '--detach', tree, commit], check=True, capture_output=True)
     try:
         with Postgres() as postgres:
