@@ -13,6 +13,7 @@ For each fleet size N (lab hosts over SSH on 127.0.0.1) and each repeat, in one 
            thresholds, then linux_watch: ports, accounts, setuid files, firewall against the watch's baseline)
   a_base   with --baseline REV: a as it was at commit REV (its playbook, collection and ansible.cfg, from a git
            worktree; the installed wrapper records it), to measure a change before and after, side by side
+  duty_base  with --baseline REV: duty as it was at commit REV
 Every run starts with cold SSH connections (a fresh ControlPath directory). Reports the median
 wall time, controller CPU seconds, and the ratios a/b and a/c; fits time = k0 + k1 * N to
 estimate the contract's 285 hosts.
@@ -35,7 +36,7 @@ sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
 
 BIN = os.path.dirname(sys.executable)
-METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base', 'duty')
+METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base', 'duty', 'duty_base')
 BASELINE = {}    # with --baseline: {'rev': ..., 'dir': the worktree}
 
 
@@ -56,6 +57,8 @@ def command_for(method, inventory, ports):
                    os.path.join(BASELINE.get('dir', ''), 'ansible.cfg')),
         'duty': (playbook + [os.path.join(ROOT, 'playbooks', 'special_duty.yml'), '-e', 'special_duty_watch=bench'],
                  project_cfg),
+        'duty_base': (playbook + [os.path.join(BASELINE.get('dir', ''), 'playbooks', 'special_duty.yml'),
+                                  '-e', 'special_duty_watch=bench'], os.path.join(BASELINE.get('dir', ''), 'ansible.cfg')),
     }[method]
 
 
@@ -117,15 +120,17 @@ def main(argv=None):
                              'hosts takes minutes')
     args = parser.parse_args(argv)
     if args.baseline:
-        if 'a_base' not in args.methods:
+        if 'a_base' not in args.methods and 'duty' not in args.methods:
             args.methods.append('a_base')
+        if 'duty' in args.methods and 'duty_base' not in args.methods:
+            args.methods.append('duty_base')
         rev = subprocess.run(['git', 'rev-parse', '--short', args.baseline + '^{commit}'], cwd=ROOT, check=True,
                              capture_output=True, text=True).stdout.strip()
         BASELINE.update(rev=rev, dir=tempfile.mkdtemp(prefix='bjeic-bench-%s-' % rev))
         subprocess.run(['git', 'worktree', 'add', '--detach', BASELINE['dir'], rev], cwd=ROOT, check=True,
                        capture_output=True)
-    elif 'a_base' in args.methods:
-        parser.error('method a_base needs --baseline REV')
+    elif 'a_base' in args.methods or 'duty_base' in args.methods:
+        parser.error('methods a_base and duty_base need --baseline REV')
 
     subprocess.run([os.path.join(ROOT, 'lab', 'build-image.sh')], check=True)
     # Runs the callback records go to a store of this benchmark, not to anyone's default store.
@@ -225,12 +230,14 @@ def markdown(report):
                     c['hosts_cpu'] or 0, a['wall'] / c['wall']))
     if any('duty' in r for r in report['results'].values()):
         lines += ['', 'The hourly special-duty round (special_duty.yml) beside the daily inspection and the floor.', '',
-                  '| hosts | duty | duty controller CPU per host | a | c | duty/a | duty/c |',
-                  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+                  '| hosts | duty | duty at the baseline | duty controller CPU per host | a | c | duty/a | duty/c |',
+                  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
         for size, r in sorted(report['results'].items(), key=lambda item: int(item[0])):
             if 'duty' in r:
-                lines.append('| %s | %.2f (%.1f) | %.3f | %s | %s | %s | %s |' % (
-                    size, r['duty']['wall'], r['duty']['cpu'], r['duty']['cpu'] / int(size),
+                lines.append('| %s | %.2f (%.1f) | %s | %.3f | %s | %s | %s | %s |' % (
+                    size, r['duty']['wall'], r['duty']['cpu'],
+                    '%.2f (%.1f)' % (r['duty_base']['wall'], r['duty_base']['cpu']) if 'duty_base' in r else '-',
+                    r['duty']['cpu'] / int(size),
                     '%.2f' % r['a']['wall'] if 'a' in r else '-', '%.2f' % r['c']['wall'] if 'c' in r else '-',
                     '%.2f' % (r['duty']['wall'] / r['a']['wall']) if 'a' in r else '-',
                     '%.2f' % (r['duty']['wall'] / r['c']['wall']) if 'c' in r else '-'))
