@@ -120,10 +120,9 @@ def main(argv=None):
                              'hosts takes minutes')
     args = parser.parse_args(argv)
     if args.baseline:
-        if 'a_base' not in args.methods and 'duty' not in args.methods:
-            args.methods.append('a_base')
-        if 'duty' in args.methods and 'duty_base' not in args.methods:
-            args.methods.append('duty_base')
+        for method, base in (('a', 'a_base'), ('duty', 'duty_base')):
+            if method in args.methods and base not in args.methods:
+                args.methods.append(base)
         rev = subprocess.run(['git', 'rev-parse', '--short', args.baseline + '^{commit}'], cwd=ROOT, check=True,
                              capture_output=True, text=True).stdout.strip()
         BASELINE.update(rev=rev, dir=tempfile.mkdtemp(prefix='bjeic-bench-%s-' % rev))
