@@ -213,6 +213,10 @@ def test_the_delivery_set_with_manifest_and_iso(filled):
                      '02 运维服务月报/运维服务月报 2026-10.pdf', '03 故障报告与操作记录/故障报告单 #2 dbhost.pdf',
                      '03 故障报告与操作记录/远程操作记录 #2 dbhost.pdf', '07 台账/台账 %s.xlsx' % date.today().isoformat()):
         assert expected in names, sorted(names)
+    # The change and backup records come a month each (a year of them in one document was 115 MB of HTML).
+    for record in ('变更记录单', '数据备份记录'):
+        assert sorted(os.path.basename(n) for n in names if os.path.basename(n).startswith(record)) == [
+            '%s 2026-09.pdf' % record, '%s 2026-10.pdf' % record], sorted(names)
     index = ''.join(subprocess.run(['pdftotext', str(out / '交付文档目录.pdf'), '-'], capture_output=True, text=True,
                                    check=True).stdout.split())
     assert '交付文档目录' in index and '故障报告单' in index and '远程操作记录' in index and 'SHA256SUMS' in index
