@@ -360,6 +360,10 @@ def test_lvm_snapshot_live(tmp_path):
             subprocess.run(command, check=True)
         (mount / 'marker').write_text('before\n')
         assert patch_snapshot.detect(run, str(mount)) == 'lvm'
+        held = patch_snapshot.create(run, 'lvm', str(mount), 'T0', lvm_size='32M')   # committed: released
+        assert patch_snapshot.release(run, held) == ['lvremove', '--yes', 'bjeictest/bjeic-patch-T0']
+        assert run(['lvs', 'bjeictest/bjeic-patch-T0'])[0] != 0
+        assert patch_snapshot.release(run, held) is None
         taken = patch_snapshot.create(run, 'lvm', str(mount), 'T1', lvm_size='32M')
         (mount / 'marker').write_text('after\n')
         patch_snapshot.revert(run, taken)
