@@ -278,6 +278,23 @@ def test_a_full_store_disk_mid_run_ends_in_one_line_and_a_failed_run(cli, tmp_pa
     assert cli.store().count('host_results', 1) >= 1     # what came before the disk filled is there
     assert cli.store().ledger('os') == []
     assert_no_secret_under(cli.artifacts, tmpfs)
+    # The stopped run left no ansible-playbook behind: its workers run in sessions of their own, out of the reach of
+    # the kill ansible-runner sends to the playbook's process group, and one caught mid-result blocked forever.
+    assert processes_naming(str(tmp_path)) == []
+
+
+def processes_naming(text):
+    """Live processes whose command line contains `text` (a zombie has none)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                command = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except OSError:
+            continue
+        if text in command:
+            found.append((int(pid), command))
+    return found
 
 
 def test_a_full_artifact_disk_mid_run_ends_in_one_line_and_a_failed_run(cli, tmp_path, tmpfs):

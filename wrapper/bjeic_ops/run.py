@@ -6,7 +6,9 @@ Results come from runner events (event_data.res), never from parsing printed tex
 import errno
 import os
 import shlex
+import signal
 import sys
+import uuid
 from dataclasses import dataclass, field
 
 from ansible_runner.interface import init_runner
@@ -26,6 +28,7 @@ EXIT_USAGE = 5                  # as ansible's "bad or incomplete options"
 EXIT_INTERRUPTED = 99
 EXIT_FINDINGS = 10
 NO_HOSTS = 'no_hosts'           # runner status of a run that reached no host: never a ledger or a report
+RUN_TOKEN = 'BJEIC_OPS_RUN_TOKEN'   # in the environment of every process of one run: what stop_leftovers looks for
 
 
 class PlaybookNotFound(BjeicOpsError):
@@ -203,6 +206,7 @@ def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, lo
     try:
         envvars = environment()
         envvars[recorder.RECORDED_BY_WRAPPER] = str(ingest.run_id)   # the store callback leaves this run to us
+        envvars[RUN_TOKEN] = token = uuid.uuid4().hex                  # marks this run's processes (stop_leftovers)
         if secrets:
             pipes.append(artifacts.SecretPipe(private_dir, 'environment.json',
                                               {name: os.environ[name] for name in secrets}))
@@ -225,11 +229,29 @@ def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, lo
         runner.config.suppress_output_file = True   # OutputLog writes ansible's output, masked
         runner.config.env = runenv.child_environment(runner.config.env, os.environ,
                                                      set(options.pass_env) - secrets, dropped=secrets)
-        runner.run()
+        try:
+            runner.run()
+        finally:
+            if runner.status != 'successful' and runner.status != 'failed':
+                stop_leftovers(token)
         return runner.status, runner.rc
     finally:
         for pipe in pipes:
             pipe.close()
+
+
+def stop_leftovers(token):
+    """Kill what is left of a stopped run. ansible-runner stops a cancelled run by killing ansible-playbook's process
+    group, but Ansible's workers run in sessions of their own: one that was mid-task goes on (its module included) and
+    then blocks forever writing its result to a queue nobody reads. They carry the run's token in their environment."""
+    marker = ('%s=%s' % (RUN_TOKEN, token)).encode()
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/environ' % pid, 'rb') as handle:
+                if marker in handle.read().split(b'\0') and int(pid) != os.getpid():
+                    os.kill(int(pid), signal.SIGKILL)
+        except OSError:   # gone meanwhile, or not ours to read
+            continue
 
 
 def launcher():
