@@ -232,7 +232,7 @@ def _run_ansible(options, playbook, inventory, private_dir, redactor, ingest, lo
         try:
             runner.run()
         finally:
-            if runner.status != 'successful' and runner.status != 'failed':
+            if runner.status not in ('successful', 'failed'):   # it did not end by itself
                 stop_leftovers(token)
         return runner.status, runner.rc
     finally:

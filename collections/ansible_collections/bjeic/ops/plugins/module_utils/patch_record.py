@@ -191,16 +191,22 @@ class Transactions(object):
             raise PatchError('the record of transaction %s (%s) is corrupt (%s): nothing was changed; '
                              'compare the installed packages by hand' % (txn_id, path, exc))
 
-    def _state(self, txn_id):
+    def _read(self, txn_id):
+        """The record, or None when it cannot be read."""
         try:
             with open(os.path.join(self.path(txn_id), 'record.json')) as handle:
-                return json.load(handle).get('state')
+                return json.load(handle)
         except (IOError, OSError, ValueError):
-            return 'corrupt'
+            return None
+
+    def _state(self, txn_id):
+        record = self._read(txn_id)
+        return record.get('state') if record is not None else 'corrupt'
 
     def records(self, states):
-        """The records of the transactions in one of `states`, oldest first."""
-        return [self.load(i) for i in self.ids() if self._state(i) in states]
+        """The records of the transactions in one of `states`, oldest first (each file read once)."""
+        return [record for record in (self._read(i) for i in self.ids())
+                if record is not None and record.get('state') in states]
 
     def unfinished(self):
         """Transactions a killed run left in state applying."""

@@ -17,8 +17,8 @@ from ansible_collections.bjeic.ops.plugins.module_utils.contract import finding
 from ansible_collections.bjeic.ops.plugins.module_utils import patch_snapshot
 from ansible_collections.bjeic.ops.plugins.module_utils.linux_packages import pick_backend
 from ansible_collections.bjeic.ops.plugins.module_utils.patch_record import (
-    PatchError, Transactions, changes_of, diff_of, mismatches, now, reboot_needed_by, select, services_needing_restart,
-    set_diff)
+    UNDOABLE_STATES, PatchError, Transactions, changes_of, diff_of, mismatches, now, reboot_needed_by, select,
+    services_needing_restart, set_diff)
 
 
 def check_free_space(min_free_mb):
@@ -232,7 +232,7 @@ class Patcher(object):
         if record['state'] == 'rolled_back':
             result['msg'] = 'transaction %s was already rolled back on %s' % (record['id'], record.get('rolled_back'))
             return
-        if record['state'] not in ('applied', 'failed', 'applying', 'committed'):
+        if record['state'] not in UNDOABLE_STATES:
             raise PatchError('transaction %s is in state %s: there is nothing to roll back' % (record['id'], record['state']))
         if record['backend'] != self.backend.name:
             raise PatchError('transaction %s was made with %s; this run uses %s (set backend=%s)'
