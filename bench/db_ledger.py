@@ -17,17 +17,16 @@ default). In one run, order rotating:
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 from mariadb_server import MariaDB  # noqa: E402
+sys.path.insert(0, HERE)
+from benchlib import rotated, run_timed, write_report  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 PASSWORD = 'bench-Monitor-2026'
@@ -59,19 +58,6 @@ def commands(inventory_path):
             'probe': play + [os.path.join(ROOT, 'playbooks', 'db_probe.yml')]}
 
 
-def timed(command):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), BJEIC_OPS_RECORD='false')
-    with tempfile.TemporaryFile('w+') as output:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            output.seek(0)
-            raise SystemExit('%s failed: %s' % (command[-1], output.read()[-3000:]))
-    return wall, usage.ru_utime + usage.ru_stime
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--instances', type=int, nargs='+', default=[5, 23])
@@ -79,6 +65,7 @@ def main(argv=None):
     parser.add_argument('--json', default=os.path.join(HERE, 'results', 'db_ledger.json'))
     args = parser.parse_args(argv)
     servers, results = [], {}
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), BJEIC_OPS_RECORD='false')
     work = tempfile.mkdtemp(prefix='bjeic-bench-db-')
     try:
         for _ in range(max(args.instances)):
@@ -90,24 +77,14 @@ def main(argv=None):
             path = os.path.join(work, 'hosts-%d.json' % size)
             inventory(servers[:size], path)
             runs = commands(path)
-            samples = dict((name, []) for name in runs)
-            order = list(runs)
-            for repeat in range(args.repeat):
-                for name in order[repeat % len(order):] + order[:repeat % len(order)]:
-                    samples[name].append(timed(runs[name]))
-                    print('N=%d %s run %d: %.2f s' % (size, name, repeat + 1, samples[name][-1][0]), file=sys.stderr)
+            samples = rotated(runs, args.repeat, lambda command: run_timed(command, env), label='N=%d ' % size)
             results[size] = dict((name, {'wall': statistics.median(s[0] for s in values),
                                          'cpu': statistics.median(s[1] for s in values)})
                                  for name, values in samples.items())
     finally:
         for server in servers:
             server.stop()
-    report = {'machine': '%d CPUs, %s, Python %s, %s' % (os.cpu_count(), platform.machine(), platform.python_version(),
-                                                         platform.platform()),
-              'date': time.strftime('%Y-%m-%d', time.gmtime()), 'repeat': args.repeat, 'results': results}
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, 'w') as handle:
-        json.dump(report, handle, indent=2)
+    write_report(args.json, repeat=args.repeat, results=results)
     print('| instances | a: db_ledger.yml | b: stock | a/b | db_probe.yml |')
     print('| ---: | ---: | ---: | ---: | ---: |')
     for size, r in results.items():

@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
+from benchlib import hosts_cpu  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base', 'duty', 'duty_base')
@@ -60,18 +61,6 @@ def command_for(method, inventory, ports):
         'duty_base': (playbook + [os.path.join(BASELINE.get('dir', ''), 'playbooks', 'special_duty.yml'),
                                   '-e', 'special_duty_watch=bench'], os.path.join(BASELINE.get('dir', ''), 'ansible.cfg')),
     }[method]
-
-
-HOSTS_CPU = '/sys/fs/cgroup/cpuacct/libpod_parent/cpuacct.usage'   # the lab hosts' CPU (cgroup v1, cgroupfs)
-
-
-def hosts_cpu():
-    """CPU seconds the lab containers have used so far, or None where this cgroup file does not exist."""
-    try:
-        with open(HOSTS_CPU) as handle:
-            return int(handle.read()) / 1e9
-    except OSError:
-        return None
 
 
 def timed(command, config, env_extra=None):

@@ -18,20 +18,18 @@ machine, so both count against the same two cores.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402
+from benchlib import HOSTS_CPU, hosts_cpu, rotated, run_timed, write_report  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
-HOSTS_CPU = '/sys/fs/cgroup/cpuacct/libpod_parent/cpuacct.usage'   # cgroup v1 with podman's cgroupfs manager
 
 
 def one_task(module, args=None, become=True):
@@ -48,22 +46,10 @@ STEPS = {
 }
 
 
-def hosts_cpu():
-    with open(HOSTS_CPU) as handle:
-        return int(handle.read()) / 1e9
-
-
 def measure(command, env):
-    with tempfile.TemporaryDirectory(prefix='bjeic-bench-cp-') as control_dir:
-        env = dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir)
-        before, started = hosts_cpu(), time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        subprocess.run(['pkill', '-f', control_dir], capture_output=True)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit('%s failed' % ' '.join(command[:4]))
-        return wall, usage.ru_utime + usage.ru_stime, hosts_cpu() - before
+    before = hosts_cpu()
+    wall, cpu = run_timed(command, env, cold_ssh=True)
+    return wall, cpu, hosts_cpu() - before
 
 
 def main(argv=None):
@@ -95,24 +81,13 @@ def main(argv=None):
                     json.dump(playbook, handle)
                 playbook = path
             commands[step] = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook]
-        samples = {step: [] for step in commands}
-        order = list(commands)
-        for repeat in range(args.repeat):
-            for step in order[repeat % len(order):] + order[:repeat % len(order)]:
-                samples[step].append(measure(commands[step], env))
-                print('%s run %d: %.2f s' % (step, repeat + 1, samples[step][-1][0]), file=sys.stderr)
+        samples = rotated(commands, args.repeat, lambda command: measure(command, env))
     finally:
         labctl.down(names)
     results = dict((step, dict(zip(('wall', 'controller_cpu', 'hosts_cpu'),
                                    (statistics.median(s[i] for s in values) for i in range(3)))))
                    for step, values in samples.items())
-    report = {'machine': '%d CPUs, %s, Python %s, %s' % (os.cpu_count(), platform.machine(), platform.python_version(),
-                                                         platform.platform()),
-              'date': time.strftime('%Y-%m-%d', time.gmtime()), 'hosts': args.hosts, 'repeat': args.repeat,
-              'results': results}
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, 'w') as handle:
-        json.dump(report, handle, indent=2)
+    write_report(args.json, hosts=args.hosts, repeat=args.repeat, results=results)
     print('| step | wall s | controller CPU s (per host) | hosts\' CPU s (per host) |')
     print('| --- | ---: | ---: | ---: |')
     for step, r in results.items():

@@ -20,18 +20,17 @@ each time:
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402
 import testrepo  # noqa: E402
+from benchlib import rotated, run_timed, write_report  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 REPO_MOUNT = '/srv/test-repo'
@@ -65,20 +64,6 @@ PLAYBOOKS = {
         {'name': 'Read each through', 'ansible.builtin.command': {'argv': ['tar', '-tzf', '{{ item.path }}']},
          'loop': '{{ found.files }}', 'loop_control': {'label': '{{ item.path }}'}, 'changed_when': False}]),
 }
-
-
-def timed(command, env):
-    with tempfile.TemporaryDirectory(prefix='bjeic-bench-cp-') as control_dir, tempfile.TemporaryFile('w+') as out:
-        env = dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir)
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        subprocess.run(['pkill', '-f', control_dir], capture_output=True)
-        if os.waitstatus_to_exitcode(status) != 0:
-            out.seek(0)
-            raise SystemExit('%s failed: %s' % (command[-1], out.read()[-3000:]))
-    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main(argv=None):
@@ -118,23 +103,12 @@ def main(argv=None):
             with open(path, 'w') as handle:
                 json.dump(playbook, handle)
             commands[name] = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, path]
-        samples = dict((name, []) for name in commands)
-        order = list(commands)
-        for repeat in range(args.repeat):
-            for name in order[repeat % len(order):] + order[:repeat % len(order)]:
-                samples[name].append(timed(commands[name], env))
-                print('%s run %d: %.2f s' % (name, repeat + 1, samples[name][-1][0]), file=sys.stderr)
+        samples = rotated(commands, args.repeat, lambda command: run_timed(command, env, cold_ssh=True))
     finally:
         labctl.down(names)
     results = dict((name, {'wall': statistics.median(s[0] for s in values), 'cpu': statistics.median(s[1] for s in values)})
                    for name, values in samples.items())
-    report = {'machine': '%d CPUs, %s, Python %s, %s' % (os.cpu_count(), platform.machine(), platform.python_version(),
-                                                         platform.platform()),
-              'date': time.strftime('%Y-%m-%d', time.gmtime()), 'hosts': args.hosts, 'repeat': args.repeat,
-              'results': results}
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, 'w') as handle:
-        json.dump(report, handle, indent=2)
+    write_report(args.json, hosts=args.hosts, repeat=args.repeat, results=results)
     print('| job | bjeic.ops | stock | ratio |')
     print('| --- | ---: | ---: | ---: |')
     for job, label in (('plan', 'patch planning'), ('backup', 'backup check')):
