@@ -78,11 +78,17 @@ def test_up_down_wrong_password_and_slow_then_the_outage_in_minutes(mariadb, cli
 
     # Slow: the server frozen for 2.5 s while the probe connects (its timeout is 2 s per step, 7 s in all).
     slow_inventory = inventory(tmp_path / 'slow.json', mariadb.port, PASSWORD, slow_ms=1000)
-    probe = cli.popen('run', 'db_probe.yml', '-i', slow_inventory)
-    time.sleep(1.5)                     # ansible-playbook has started; the module connects soon after
+    # Frozen first, and thawed 1.5 s after the probe's connection is seen: however slow ansible-playbook is to start
+    # on a busy machine, the probe waits (the kernel completes the handshake for a stopped server).
     os.kill(mariadb.process.pid, signal.SIGSTOP)
-    time.sleep(2.5)
-    os.kill(mariadb.process.pid, signal.SIGCONT)
+    try:
+        probe = cli.popen('run', 'db_probe.yml', '-i', slow_inventory)
+        deadline = time.time() + 60
+        while not connected_to(mariadb.port) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)
+    finally:
+        os.kill(mariadb.process.pid, signal.SIGCONT)
     assert probe.wait(timeout=120) == 0
     store = cli.store()
     run_id = store.list_runs(1)[0]['id']
@@ -137,3 +143,10 @@ def test_the_module_in_check_mode_probes_the_same(mariadb, tmp_path):
     result = json.loads(done.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
     assert [p['up'] for p in result['probes']] == [True] and result['summary']['up'] == 1
     assert PASSWORD not in done.stdout
+
+
+def connected_to(port):
+    """An established TCP connection to 127.0.0.1:port exists (/proc/net/tcp: remote address, state 01)."""
+    with open('/proc/net/tcp') as handle:
+        rows = [line.split() for line in handle.readlines()[1:]]
+    return any(row[2] == '0100007F:%04X' % port and row[3] == '01' for row in rows)
