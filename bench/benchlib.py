@@ -61,3 +61,22 @@ def write_report(path, **figures):
     with open(path, 'w') as handle:
         json.dump(report, handle, indent=2)
     return report
+
+
+def add_baseline(rev):
+    """A worktree of the project at commit `rev` (its playbooks, collection and ansible.cfg), to run what was there
+    side by side with HEAD: (short commit, directory). remove_baseline() takes it away."""
+    short = subprocess.run(['git', 'rev-parse', '--short', rev + '^{commit}'], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    directory = tempfile.mkdtemp(prefix='bjeic-bench-%s-' % short)
+    subprocess.run(['git', 'worktree', 'add', '--detach', directory, short], cwd=ROOT, check=True, capture_output=True)
+    return short, directory
+
+
+def remove_baseline(directory):
+    subprocess.run(['git', 'worktree', 'remove', '--force', directory], cwd=ROOT, capture_output=True)
+
+
+def head_commit():
+    return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 import labctl  # noqa: E402  (the lab tool lives beside the project, not in a package)
-from benchlib import hosts_cpu  # noqa: E402
+from benchlib import add_baseline, head_commit, hosts_cpu, remove_baseline  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 METHODS = ('a', 'a_nocb', 'a_stock', 'b', 'b_tuned', 'c', 'a_base', 'duty', 'duty_base')
@@ -112,11 +112,8 @@ def main(argv=None):
         for method, base in (('a', 'a_base'), ('duty', 'duty_base')):
             if method in args.methods and base not in args.methods:
                 args.methods.append(base)
-        rev = subprocess.run(['git', 'rev-parse', '--short', args.baseline + '^{commit}'], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        BASELINE.update(rev=rev, dir=tempfile.mkdtemp(prefix='bjeic-bench-%s-' % rev))
-        subprocess.run(['git', 'worktree', 'add', '--detach', BASELINE['dir'], rev], cwd=ROOT, check=True,
-                       capture_output=True)
+        rev, directory = add_baseline(args.baseline)
+        BASELINE.update(rev=rev, dir=directory)
     elif 'a_base' in args.methods or 'duty_base' in args.methods:
         parser.error('methods a_base and duty_base need --baseline REV')
 
@@ -154,14 +151,13 @@ def main(argv=None):
     finally:
         labctl.down(names)
         if BASELINE:
-            subprocess.run(['git', 'worktree', 'remove', '--force', BASELINE['dir']], cwd=ROOT, capture_output=True)
+            remove_baseline(BASELINE['dir'])
 
     machine = '%d CPUs, %s, Python %s, %s' % (os.cpu_count(), platform.machine(), platform.python_version(),
                                              platform.platform())
     report = {'machine': machine, 'repeat': args.repeat, 'results': results,
               'date': time.strftime('%Y-%m-%d', time.gmtime()),
-              'commit': subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
-                                       text=True).stdout.strip()}
+              'commit': head_commit()}
     if BASELINE:
         report['baseline'] = BASELINE['rev']
     if 'a' in args.methods and len(args.sizes) >= 2:

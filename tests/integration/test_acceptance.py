@@ -190,10 +190,10 @@ def test_the_operation_report_of_an_incident_lists_what_was_sent_with_secrets_ma
     out = base / 'ops.html'
     cli('report', 'operations', '--run', made['db_down'], '--out', out)
     text = out.read_text()
-    assert 'bjeic.ops.mysql_ledger' in text and 'dbhost' in text
+    assert 'bjeic.ops.db_ledger' in text and 'dbhost' in text
     assert 'not-the-password' not in text and PASSWORD not in text
-    args = [r['args'] for r in store.operations([made['db_down']]) if r['module'] == 'bjeic.ops.mysql_ledger']
-    [sent] = args[0]['loop']                               # the role loops over the instances: one item here
+    args = [r['args'] for r in store.operations([made['db_down']]) if r['module'] == 'bjeic.ops.db_ledger']
+    [sent] = args[0]['instances']                          # one call on the controller for every instance: one here
     assert sent['login_port'] and sent['login_password'] in ('********', 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER')
     out = base / 'ops-incident.html'
     cli('report', 'operations', '--incident', '2', '--out', out)     # dbhost, 2026-09-02 04:00-05:00 UTC

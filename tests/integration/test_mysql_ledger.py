@@ -201,6 +201,43 @@ def test_db_ledger_playbook_into_the_store(mariadb, cli, tmp_path):
     assert PASSWORD not in artifacts
 
 
+def test_one_call_reads_every_host_and_a_silent_server_holds_up_only_its_own(mariadb, cli, tmp_path):
+    """db_ledger.yml on the controller: the instances of two hosts in one bjeic.ops.db_ledger call, each host's part
+    recorded as its own. One host's server accepts the connection and then says nothing (a listening socket that never
+    answers, connect timeout 30 s): with db_ledger_timeout 3 its host fails with a line that says so, the other host's
+    ledger is recorded, and the run does not wait the 30 s."""
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(8)                      # the kernel completes the handshake; nobody ever speaks
+    try:
+        inventory = tmp_path / 'hosts.json'
+        inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {
+            'dbhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                       'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1',
+                                                'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
+                                                'login_password': PASSWORD}]},
+            'quiet': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                      'db_ledger_instances': [{'engine': 'mysql', 'name': 'mute', 'login_host': '127.0.0.1',
+                                               'login_port': silent.getsockname()[1], 'connect_timeout': 30,
+                                               'login_user': 'bjeic_monitor', 'login_password': PASSWORD}]}}}}}}))
+        started = time.time()
+        done = cli('run', 'db_ledger.yml', '-i', inventory, '-e', 'db_ledger_timeout=3', check=False)
+        took = time.time() - started
+    finally:
+        silent.close()
+    assert done.returncode != 0 and took < 25, (took, done.stdout[-2000:])
+    store = cli.store()
+    [item] = store.ledger('db')
+    assert item['key'] == 'db:shop@%s' % socket.gethostname() and item['host'] == 'dbhost'
+    run_id = store.list_runs(1)[0]['id']
+    rows = [r for r in store.host_results(run_id) if r['module'] == 'bjeic.ops.host_result']
+    by_host = dict((r['host'], r) for r in rows)
+    assert (by_host['dbhost']['status'], by_host['quiet']['status']) == ('ok', 'failed')
+    assert 'host quiet, instance mute (mysql): not read: no complete answer within' in by_host['quiet']['msg']
+    assert '(timeout 3 s)' in by_host['quiet']['msg']
+    assert PASSWORD not in json.dumps([dict(r) for r in store.host_results(run_id)], default=str)
+
+
 def test_role_playbook_runs_with_plain_ansible_playbook(mariadb, local_inventory, tmp_path):
     done = run_playbook(os.path.join(ROOT, 'playbooks', 'db_ledger.yml'), local_inventory, extra_vars={
         'target': 'dbhost', 'db_ledger_instances': [

@@ -390,20 +390,28 @@ def utc_now():
 
 
 def run_module(module, engine):
-    """The whole of a ledger module: connect with `engine` (db_mysql / db_oracle / db_mssql), collect, judge, exit.
+    """The whole of a ledger module: read the instance (read_instance) and exit with its result."""
+    result = read_instance(module.params, engine)
+    if result.get('failed'):
+        module.fail_json(**dict((k, v) for k, v in result.items() if k != 'failed'))
+    module.exit_json(**result)
 
-    An unreachable server is a finding (db.unreachable), not a failed task: the play goes on to the next
+
+def read_instance(params, engine):
+    """Connect with `engine` (db_mysql / db_oracle / db_mssql), collect, judge: the module result of one instance,
+    with failed=True and msg when it cannot be read at all (no driver, a bad option, missing privileges).
+
+    An unreachable server is a finding (db.unreachable), not a failure: the play goes on to the next
     instance, and the ledger keeps the last item it saw instead of an empty one."""
-    params = module.params
     if not engine.HAS_DRIVER:
-        module.fail_json(msg=missing_required_lib(engine.DRIVER) + ' (on the host that runs the module; with '
-                         'delegate_to that is the delegate)')
+        return dict(failed=True, msg=missing_required_lib(engine.DRIVER) + ' (on the host that runs the module; with '
+                    'delegate_to that is the delegate)')
     try:
         thresholds, limits = settings(params)
         if params['releases']:
             db_advice.check_data(params['releases'])
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        return dict(failed=True, msg=str(exc))
     started = time.time()
     target = '%s:%s' % (params.get('login_unix_socket') or params['login_host'], params['login_port'])
     label = params['name'] or engine.default_name(params)
@@ -417,17 +425,17 @@ def run_module(module, engine):
     except Exception as exc:  # every driver has its own error classes; none carries the password
         subject = 'db:%s@%s' % (label, params['login_host'])
         error = failure_text(exc)
-        module.exit_json(changed=False, available=False, ledger=[], database=None,
-                         findings=[unreachable_finding(subject, '%s (%s)' % (error, target))],
-                         probes=[probe(False, error_class=failure_class(exc), error=error)],
-                         thresholds=public_thresholds(thresholds),
-                         msg='%s: cannot connect to %s: %s' % (subject, target, error))
+        return dict(changed=False, available=False, ledger=[], database=None,
+                    findings=[unreachable_finding(subject, '%s (%s)' % (error, target))],
+                    probes=[probe(False, error_class=failure_class(exc), error=error)],
+                    thresholds=public_thresholds(thresholds),
+                    msg='%s: cannot connect to %s: %s' % (subject, target, error))
     connected = probe(True)
     try:
         facts = engine.collect(connection, params, utc_now())
     except CollectError as exc:
-        module.fail_json(msg='%s %s: %s. Grant the monitoring user the privileges the module documents.'
-                         % (engine.ENGINE, target, exc))
+        return dict(failed=True, msg='%s %s: %s. Grant the monitoring user the privileges the module documents.'
+                    % (engine.ENGINE, target, exc))
     finally:
         connection.close()
     facts['collected_seconds'] = round(time.time() - started, 3)
@@ -440,5 +448,5 @@ def run_module(module, engine):
         item['attrs']['state']['advice'] = advice   # follows the release data, not the server's configuration
     summary = '%s: %s %s, %d finding(s)' % (item['key'], facts.get('product') or engine.ENGINE, facts.get('version'),
                                             len(findings))
-    module.exit_json(changed=False, available=True, database=facts, ledger=[item], findings=findings,
-                     probes=[connected], thresholds=public_thresholds(thresholds), msg=summary)
+    return dict(changed=False, available=True, database=facts, ledger=[item], findings=findings,
+                probes=[connected], thresholds=public_thresholds(thresholds), msg=summary)

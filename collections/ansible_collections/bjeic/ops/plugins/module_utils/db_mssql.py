@@ -43,6 +43,21 @@ BENIGN_WAITS = ('BROKER_EVENTHANDLER', 'BROKER_RECEIVE_WAITFOR', 'BROKER_TASK_ST
 COUNTERS = ('Batch Requests/sec', 'Transactions/sec', 'User Connections', 'Buffer cache hit ratio',
             'Buffer cache hit ratio base', 'Page life expectancy')
 
+
+def argument_spec():
+    """mssql_ledger's options (and those of a SQL Server entry of bjeic.ops.db_ledger)."""
+    spec = common.connection_spec(1433)
+    spec.update(
+        login_database=dict(type='str', default='master'),
+        ca_cert=dict(type='path'),
+        check_hostname=dict(type='bool', default=True),
+        sample_seconds=dict(type='float', default=1),
+    )
+    return spec
+
+
+ARGUMENT_RULES = {}
+
 QUERY_COUNTERS = ("SELECT RTRIM(object_name) AS object_name, RTRIM(counter_name) AS counter_name, "
                   "RTRIM(instance_name) AS instance_name, cntr_value FROM sys.dm_os_performance_counters "
                   "WHERE counter_name IN (%s)" % ', '.join("'%s'" % name for name in COUNTERS))

@@ -31,6 +31,24 @@ ENGINE = 'mysql'
 DRIVER = 'PyMySQL'
 SYSTEM_SCHEMAS = "('mysql', 'information_schema', 'performance_schema', 'sys')"
 
+
+def argument_spec():
+    """mysql_ledger's options (and those of a MySQL entry of bjeic.ops.db_ledger)."""
+    spec = common.connection_spec(3306)
+    spec.update(
+        login_unix_socket=dict(type='str'),
+        ca_cert=dict(type='path', aliases=['ssl_ca']),
+        client_cert=dict(type='path', aliases=['ssl_cert']),
+        client_key=dict(type='path', aliases=['ssl_key'], no_log=False),
+        check_hostname=dict(type='bool', default=True),
+        backup_path=dict(type='str'),
+        sample_seconds=dict(type='float', default=1),
+    )
+    return spec
+
+
+ARGUMENT_RULES = dict(required_together=[('client_cert', 'client_key')])
+
 VARIABLES = ('hostname', 'port', 'version', 'version_comment', 'version_compile_os', 'version_compile_machine',
              'datadir', 'log_bin', 'binlog_format', 'expire_logs_days', 'binlog_expire_logs_seconds', 'log_error',
              'innodb_data_file_path', 'innodb_temp_data_file_path', 'innodb_buffer_pool_size', 'max_connections',

@@ -35,6 +35,22 @@ METRICS = {'Buffer Cache Hit Ratio': 'buffer_hit_pct', 'User Transaction Per Sec
            'Database CPU Time Ratio': 'db_cpu_time_ratio'}
 
 
+def argument_spec():
+    """oracle_ledger's options (and those of an Oracle entry of bjeic.ops.db_ledger)."""
+    spec = common.connection_spec(1521)
+    spec.update(
+        service_name=dict(type='str', required=True),
+        tcps=dict(type='bool', default=False),
+        wallet_location=dict(type='path'),
+        wallet_password=dict(type='str', no_log=True),
+        ssl_server_cert_dn=dict(type='str'),
+    )
+    return spec
+
+
+ARGUMENT_RULES = dict(required_by={'wallet_password': 'wallet_location'})
+
+
 def queries(window_hours):
     """(name, sql) in the order they run."""
     return [

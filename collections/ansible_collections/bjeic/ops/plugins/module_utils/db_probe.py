@@ -13,14 +13,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import threading
 import time
-
-import queue
 
 from ansible_collections.bjeic.ops.plugins.module_utils import contract
 from ansible_collections.bjeic.ops.plugins.module_utils import db_common as common
 from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql, db_mysql, db_oracle
+from ansible_collections.bjeic.ops.plugins.module_utils.parallel import run_all as parallel_run
 
 ENGINES = {'mysql': db_mysql, 'oracle': db_oracle, 'mssql': db_mssql}
 DEFAULT_PORTS = {'mysql': 3306, 'oracle': 1521, 'mssql': 1433}
@@ -95,44 +93,27 @@ def time_limit(options):
 
 
 def probe_all(instances, parallel, probe=probe_one):
-    """Probe every instance, `parallel` at a time, on daemon threads: one that does not come back within its time
-    limit is reported down with class timeout, and its thread is left to die with the module."""
-    results = [None] * len(instances)
-    pending = queue.Queue()
-    started = {}
-    for index in range(len(instances)):
-        pending.put(index)
+    """Probe every instance, `parallel` at a time: one that does not come back within its time limit is reported
+    down with class timeout."""
+    def late(options, begun):
+        engine = ENGINES[options['engine']]
+        params = connection_params(options)
+        # A probe never started (every thread held by servers that hang past their drivers' timeouts) is not
+        # a measurement of this instance: it says so.
+        error = ('no answer within %d s' % time_limit(options) if begun is not None
+                 else 'not probed: the round ran out of time waiting for other instances')
+        begun = begun or time.time()
+        return contract.probe(label_of(engine, params), engine.ENGINE, target_of(params), False,
+                              (time.time() - begun) * 1000, utc_iso(begun), host=options.get('host'),
+                              error_class='timeout', error=error)
 
-    def work():
-        while True:
-            try:
-                index = pending.get_nowait()
-            except queue.Empty:
-                return
-            started[index] = time.time()
-            results[index] = probe(instances[index])
-
-    workers = [threading.Thread(target=work) for dummy in range(max(1, min(parallel, len(instances))))]
-    for worker in workers:
-        worker.daemon = True
-        worker.start()
-    rounds = (len(instances) + len(workers) - 1) // len(workers)
-    deadline = time.time() + rounds * max([time_limit(i) for i in instances] or [1]) + 1
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.time()))
-    for index, options in enumerate(instances):
-        if results[index] is None:
-            engine = ENGINES[options['engine']]
-            params = connection_params(options)
-            begun = started.get(index, time.time())
-            # A probe never started (every thread held by servers that hang past their drivers' timeouts) is not
-            # a measurement of this instance: it says so.
-            error = ('no answer within %d s' % time_limit(options) if index in started
-                     else 'not probed: the round ran out of time waiting for other instances')
-            results[index] = contract.probe(
-                label_of(engine, params), engine.ENGINE, target_of(params), False, (time.time() - begun) * 1000,
-                utc_iso(begun), host=options.get('host'), error_class='timeout', error=error)
-    return results
+    def crashed(options, exc):
+        engine = ENGINES[options['engine']]
+        params = connection_params(options)
+        return contract.probe(label_of(engine, params), engine.ENGINE, target_of(params), False, 0,
+                              utc_iso(time.time()), host=options.get('host'), error_class='error',
+                              error=common.error_text(exc))
+    return parallel_run(instances, parallel, probe, time_limit, late, crashed)
 
 
 def subject_of(probe):

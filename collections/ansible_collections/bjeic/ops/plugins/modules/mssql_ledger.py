@@ -119,14 +119,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql
 
 
 def main():
-    spec = common.connection_spec(1433)
-    spec.update(
-        login_database=dict(type='str', default='master'),
-        ca_cert=dict(type='path'),
-        check_hostname=dict(type='bool', default=True),
-        sample_seconds=dict(type='float', default=1),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=db_mssql.argument_spec(), supports_check_mode=True, **db_mssql.ARGUMENT_RULES)
     common.run_module(module, db_mssql)
 
 

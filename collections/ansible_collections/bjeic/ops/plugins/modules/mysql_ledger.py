@@ -138,18 +138,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils import db_mysql
 
 
 def main():
-    spec = common.connection_spec(3306)
-    spec.update(
-        login_unix_socket=dict(type='str'),
-        ca_cert=dict(type='path', aliases=['ssl_ca']),
-        client_cert=dict(type='path', aliases=['ssl_cert']),
-        client_key=dict(type='path', aliases=['ssl_key'], no_log=False),
-        check_hostname=dict(type='bool', default=True),
-        backup_path=dict(type='str'),
-        sample_seconds=dict(type='float', default=1),
-    )
-    module = AnsibleModule(argument_spec=spec, required_together=[('client_cert', 'client_key')],
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=db_mysql.argument_spec(), supports_check_mode=True, **db_mysql.ARGUMENT_RULES)
     common.run_module(module, db_mysql)
 
 

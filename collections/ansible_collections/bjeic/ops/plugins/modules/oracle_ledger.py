@@ -135,16 +135,7 @@ from ansible_collections.bjeic.ops.plugins.module_utils import db_oracle
 
 
 def main():
-    spec = common.connection_spec(1521)
-    spec.update(
-        service_name=dict(type='str', required=True),
-        tcps=dict(type='bool', default=False),
-        wallet_location=dict(type='path'),
-        wallet_password=dict(type='str', no_log=True),
-        ssl_server_cert_dn=dict(type='str'),
-    )
-    module = AnsibleModule(argument_spec=spec, required_by={'wallet_password': 'wallet_location'},
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=db_oracle.argument_spec(), supports_check_mode=True, **db_oracle.ARGUMENT_RULES)
     common.run_module(module, db_oracle)
 
 

@@ -36,3 +36,20 @@ def test_a_malformed_list_says_which_host_and_entry():
         db_instances({'db01': {'db_ledger_instances': [{'engine': 'mysql'}, {'name': 'x'}]}}, ['db01'])
     with pytest.raises(AnsibleFilterError, match='host db01: db_ledger_instances must be a list'):
         db_instances({'db01': {'db_ledger_instances': 'mysql'}}, ['db01'])
+
+
+def test_the_ledger_purpose_keeps_exactly_the_ledger_options_and_skips_hosts_that_read_their_own():
+    from ansible_collections.bjeic.ops.plugins.filter.db_instances import LEDGER_OPTIONS
+    from ansible_collections.bjeic.ops.plugins.module_utils.db_ledger_batch import instance_options
+    assert set(LEDGER_OPTIONS) == set(instance_options())
+    hostvars = {
+        'db01': {'db_ledger_defaults': {'thresholds': {'db.log_errors': {'warning': 5}}, 'note': 'kept out'},
+                 'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'sample_seconds': 2}]},
+        'db02': {'db_ledger_run_on': 'host', 'db_ledger_instances': [{'engine': 'mssql', 'name': 'erp'}]},
+    }
+    assert db_instances(hostvars, ['db01', 'db02'], 'ledger') == [
+        {'engine': 'mysql', 'name': 'shop', 'sample_seconds': 2, 'thresholds': {'db.log_errors': {'warning': 5}},
+         'host': 'db01', 'login_host': 'db01'}]
+    assert [i['host'] for i in db_instances(hostvars, ['db01', 'db02'])] == ['db01', 'db02']
+    with pytest.raises(AnsibleFilterError, match='purpose must be probe or ledger'):
+        db_instances(hostvars, ['db01'], 'backup')
