@@ -14,6 +14,8 @@ each time:
   backup_a  bjeic.ops.backup_check on the set: age of the newest, sizes against the one before, every archive read
             through (gzip and tar integrity) - one call
   backup_b  stock: ansible.builtin.find the archives, ansible.builtin.stat each, ansible.builtin.command tar -tzf each
+  ping      ansible.builtin.ping with become: one module call that does nothing - the least any module-per-host way
+            can cost, so plan_a/ping says how much of plan_a is the planning itself
 
     .venv/bin/python bench/plan_and_backup.py --hosts 20 --repeat 3
 """
@@ -54,6 +56,7 @@ PLAYBOOKS = {
         {'name': 'Security updates', 'ansible.builtin.command': {
             'argv': ['apt-get', '-s', '-o', 'Dir::Etc::SourceList=/etc/apt/security.list', '-o',
                      'Dir::Etc::SourceParts=-', 'upgrade']}, 'changed_when': False}]),
+    'ping': play('The least a module per host costs', [{'name': 'Ping', 'ansible.builtin.ping': {}}]),
     'backup_a': play('Backup check', [{'name': 'Check', 'bjeic.ops.backup_check': {
         'sets': [{'name': 'etc', 'path': '/backup/etc/etc-*.tar.gz', 'max_age_hours': 26}]}}]),
     'backup_b': play('Backup check, stock', [
@@ -109,12 +112,14 @@ def main(argv=None):
     results = dict((name, {'wall': statistics.median(s[0] for s in values), 'cpu': statistics.median(s[1] for s in values)})
                    for name, values in samples.items())
     write_report(args.json, hosts=args.hosts, repeat=args.repeat, results=results)
-    print('| job | bjeic.ops | stock | ratio |')
-    print('| --- | ---: | ---: | ---: |')
+    ping = results['ping']
+    print('| job | bjeic.ops | stock | ratio | ping (one module that does nothing) | ping / stock |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for job, label in (('plan', 'patch planning'), ('backup', 'backup check')):
         a, b = results[job + '_a'], results[job + '_b']
-        print('| %s | %.2f (%.1f) | %.2f (%.1f) | %.2f |' % (label, a['wall'], a['cpu'], b['wall'], b['cpu'],
-                                                           a['wall'] / b['wall']))
+        print('| %s | %.2f (%.1f) | %.2f (%.1f) | %.2f | %.2f (%.1f) | %.2f |' % (
+            label, a['wall'], a['cpu'], b['wall'], b['cpu'], a['wall'] / b['wall'], ping['wall'], ping['cpu'],
+            ping['wall'] / b['wall']))
     return 0
 
 

@@ -238,6 +238,26 @@ def test_one_call_reads_every_host_and_a_silent_server_holds_up_only_its_own(mar
     assert PASSWORD not in json.dumps([dict(r) for r in store.host_results(run_id)], default=str)
 
 
+def test_on_the_host_the_per_engine_module_reads_it_and_the_controller_call_is_left_out(mariadb, cli, tmp_path):
+    """db_ledger_run_on=host (here for the whole run, as -e): mysql_ledger runs on the host, once per instance, and the
+    controller's one call has nothing to read (its filter leaves the host out), so nothing is read twice."""
+    inventory = tmp_path / 'hosts.json'
+    inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {'dbhost': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1',
+                                 'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
+                                 'login_password': PASSWORD}]}}}}}}))
+    cli('run', 'db_ledger.yml', '-i', inventory, '-e', 'db_ledger_run_on=host')
+    store = cli.store()
+    [item] = store.ledger('db')
+    assert item['key'] == 'db:shop@%s' % socket.gethostname() and item['host'] == 'dbhost'
+    run_id = store.list_runs(1)[0]['id']
+    ran = dict((r['module'], r['status']) for r in store.host_results(run_id))
+    assert ran['bjeic.ops.mysql_ledger'] == 'ok'
+    assert (ran['bjeic.ops.db_ledger'], ran['bjeic.ops.host_result']) == ('skipped', 'skipped')
+    assert len([p for p in store.probe_rows(run_id)]) == 1
+
+
 def test_role_playbook_runs_with_plain_ansible_playbook(mariadb, local_inventory, tmp_path):
     done = run_playbook(os.path.join(ROOT, 'playbooks', 'db_ledger.yml'), local_inventory, extra_vars={
         'target': 'dbhost', 'db_ledger_instances': [

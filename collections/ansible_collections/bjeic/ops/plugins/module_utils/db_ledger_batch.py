@@ -28,7 +28,11 @@ def instance_options():
     for engine in ENGINES.values():
         for name, spec in engine.argument_spec().items():
             if name not in SHARED:
-                options[name] = dict((key, value) for key, value in spec.items() if key not in ('default', 'required'))
+                option = dict((key, value) for key, value in spec.items() if key not in ('default', 'required'))
+                aliases = set(options.get(name, {}).get('aliases', [])) | set(option.get('aliases', []))
+                if aliases:                  # ca_cert is ssl_ca too for MySQL
+                    option['aliases'] = sorted(aliases)
+                options[name] = option
     return options
 
 
@@ -68,8 +72,8 @@ def read_all(instances, releases, parallel, timeout, read=common.read_instance):
             describe(job['entry'], job['index']), waited, timeout))
 
     def crashed(job, exc):
-        return dict(failed=True, msg='%s: reading it failed: %s' % (describe(job['entry'], job['index']),
-                                                                      common.error_text(exc)))
+        where = describe(job['entry'], job['index'])
+        return dict(failed=True, msg='%s: reading it failed: %s' % (where, common.error_text(exc)))
     results = run_all(jobs, parallel, work, lambda job: timeout, late, crashed)
     hosts = {}
     for job, result in zip(jobs, results):

@@ -128,7 +128,7 @@ options:
     default: {}
   parallel:
     description:
-      - How many instances are read at once (one connection each). The contract's 23 instances are one round: each
+      - How many instances are read at once (one connection each). The contract's 23 instances are one round - each
         takes about the one-second status sample plus its queries.
     type: int
     default: 32
