@@ -14,10 +14,9 @@ import time
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.bjeic.ops.plugins.module_utils import db_common as common
-from ansible_collections.bjeic.ops.plugins.module_utils import db_mssql, db_mysql, db_oracle
+from ansible_collections.bjeic.ops.plugins.module_utils.db_probe import ENGINES
 from ansible_collections.bjeic.ops.plugins.module_utils.parallel import run_all
 
-ENGINES = {'mysql': db_mysql, 'oracle': db_oracle, 'mssql': db_mssql}
 SHARED = ('releases',)     # given once for the call, not per instance
 
 

@@ -52,12 +52,10 @@ def probe_one(options, clock=time.time):
     """Probe one instance: a contract probe, up or down with its class."""
     engine = ENGINES[options['engine']]
     params = connection_params(options)
-    label, target, host = label_of(engine, params), target_of(params), options.get('host')
     started = clock()
 
     def down(error_class, error):
-        return contract.probe(label, engine.ENGINE, target, False, (clock() - started) * 1000, utc_iso(started),
-                              host=host, error_class=error_class, error=error)
+        return down_probe(options, started, error_class, error, clock)
     if not engine.HAS_DRIVER:
         return down('driver', 'the Python driver %s is not installed on the host that runs the probe' % engine.DRIVER)
     try:
@@ -76,8 +74,18 @@ def probe_one(options, clock=time.time):
         return down('query', common.error_text(exc))
     finally:
         close_quietly(connection)
-    return contract.probe(label, engine.ENGINE, target, True, (clock() - started) * 1000, utc_iso(started),
-                          host=host, version=str(version) if version is not None else None, server=row.get('server'))
+    return contract.probe(label_of(engine, params), engine.ENGINE, target_of(params), True, (clock() - started) * 1000,
+                          utc_iso(started), host=options.get('host'),
+                          version=str(version) if version is not None else None, server=row.get('server'))
+
+
+def down_probe(options, started, error_class, error, clock=time.time):
+    """The probe of an instance found down, `started` being when the attempt began."""
+    engine = ENGINES[options['engine']]
+    params = connection_params(options)
+    return contract.probe(label_of(engine, params), engine.ENGINE, target_of(params), False,
+                          (clock() - started) * 1000, utc_iso(started), host=options.get('host'),
+                          error_class=error_class, error=error)
 
 
 def close_quietly(connection):
@@ -96,23 +104,14 @@ def probe_all(instances, parallel, probe=probe_one):
     """Probe every instance, `parallel` at a time: one that does not come back within its time limit is reported
     down with class timeout."""
     def late(options, begun):
-        engine = ENGINES[options['engine']]
-        params = connection_params(options)
         # A probe never started (every thread held by servers that hang past their drivers' timeouts) is not
         # a measurement of this instance: it says so.
         error = ('no answer within %d s' % time_limit(options) if begun is not None
                  else 'not probed: the round ran out of time waiting for other instances')
-        begun = begun or time.time()
-        return contract.probe(label_of(engine, params), engine.ENGINE, target_of(params), False,
-                              (time.time() - begun) * 1000, utc_iso(begun), host=options.get('host'),
-                              error_class='timeout', error=error)
+        return down_probe(options, begun or time.time(), 'timeout', error)
 
     def crashed(options, exc):
-        engine = ENGINES[options['engine']]
-        params = connection_params(options)
-        return contract.probe(label_of(engine, params), engine.ENGINE, target_of(params), False, 0,
-                              utc_iso(time.time()), host=options.get('host'), error_class='error',
-                              error=common.error_text(exc))
+        return down_probe(options, time.time(), 'error', common.error_text(exc))
     return parallel_run(instances, parallel, probe, time_limit, late, crashed)
 
 
