@@ -48,6 +48,22 @@ def checks(result):
     return dict((f['check'], f) for f in result['findings'])
 
 
+def instance(name, port, **extra):
+    """A db_ledger_instances entry for the monitoring user on 127.0.0.1."""
+    entry = {'engine': 'mysql', 'name': name, 'login_host': '127.0.0.1', 'login_port': port,
+             'login_user': 'bjeic_monitor', 'login_password': PASSWORD}
+    entry.update(extra)
+    return entry
+
+
+def databases_inventory(path, hosts):
+    """An inventory whose group databases holds `hosts` ({host: its db_ledger_instances}), each run locally."""
+    path.write_text(json.dumps({'all': {'children': {'databases': {'hosts': dict(
+        (host, {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                'db_ledger_instances': instances}) for host, instances in hosts.items())}}}}))
+    return path
+
+
 def test_ledger_of_a_real_mariadb(mariadb, local_inventory, tmp_path):
     dumps = tmp_path / 'dumps'
     dumps.mkdir()
@@ -174,14 +190,8 @@ def test_restore_test_of_a_physical_backup(mariadb, local_inventory, tmp_path):
 
 def test_db_ledger_playbook_into_the_store(mariadb, cli, tmp_path):
     """playbooks/db_ledger.yml through bjeic-ops: two instance entries on one host, one of them down."""
-    inventory = tmp_path / 'hosts.yml'
-    inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {'dbhost': {
-        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-        'db_ledger_instances': [
-            {'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1', 'login_port': mariadb.port,
-             'login_user': 'bjeic_monitor', 'login_password': PASSWORD},
-            {'engine': 'mysql', 'name': 'gone', 'login_host': '127.0.0.1', 'login_port': 1,
-             'login_user': 'bjeic_monitor', 'login_password': PASSWORD}]}}}}}}))
+    inventory = databases_inventory(tmp_path / 'hosts.yml', {
+        'dbhost': [instance('shop', mariadb.port), instance('gone', 1)]})
     cli('run', 'db_ledger.yml', '-i', inventory)
     store = cli.store()
     [item] = store.ledger('db')
@@ -210,16 +220,9 @@ def test_one_call_reads_every_host_and_a_silent_server_holds_up_only_its_own(mar
     silent.bind(('127.0.0.1', 0))
     silent.listen(8)                      # the kernel completes the handshake; nobody ever speaks
     try:
-        inventory = tmp_path / 'hosts.json'
-        inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {
-            'dbhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-                       'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1',
-                                                'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
-                                                'login_password': PASSWORD}]},
-            'quiet': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-                      'db_ledger_instances': [{'engine': 'mysql', 'name': 'mute', 'login_host': '127.0.0.1',
-                                               'login_port': silent.getsockname()[1], 'connect_timeout': 30,
-                                               'login_user': 'bjeic_monitor', 'login_password': PASSWORD}]}}}}}}))
+        inventory = databases_inventory(tmp_path / 'hosts.json', {
+            'dbhost': [instance('shop', mariadb.port)],
+            'quiet': [instance('mute', silent.getsockname()[1], connect_timeout=30)]})
         started = time.time()
         done = cli('run', 'db_ledger.yml', '-i', inventory, '-e', 'db_ledger_timeout=3', check=False)
         took = time.time() - started
@@ -241,12 +244,7 @@ def test_one_call_reads_every_host_and_a_silent_server_holds_up_only_its_own(mar
 def test_on_the_host_the_per_engine_module_reads_it_and_the_controller_call_is_left_out(mariadb, cli, tmp_path):
     """db_ledger_run_on=host (here for the whole run, as -e): mysql_ledger runs on the host, once per instance, and the
     controller's one call has nothing to read (its filter leaves the host out), so nothing is read twice."""
-    inventory = tmp_path / 'hosts.json'
-    inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {'dbhost': {
-        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-        'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1',
-                                 'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
-                                 'login_password': PASSWORD}]}}}}}}))
+    inventory = databases_inventory(tmp_path / 'hosts.json', {'dbhost': [instance('shop', mariadb.port)]})
     cli('run', 'db_ledger.yml', '-i', inventory, '-e', 'db_ledger_run_on=host')
     store = cli.store()
     [item] = store.ledger('db')
@@ -285,12 +283,7 @@ def test_patch_advice_for_the_real_mariadb_version(mariadb, cli, tmp_path):
     version = server_version(mariadb)
     major, minor, patch = (int(p) for p in version.split('.'))
     line = '%d.%d' % (major, minor)
-    inventory = tmp_path / 'hosts.yml'
-    inventory.write_text(json.dumps({'all': {'children': {'databases': {'hosts': {'dbhost': {
-        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-        'db_ledger_instances': [{'engine': 'mysql', 'name': 'shop', 'login_host': '127.0.0.1',
-                                 'login_port': mariadb.port, 'login_user': 'bjeic_monitor',
-                                 'login_password': PASSWORD}]}}}}}}))
+    inventory = databases_inventory(tmp_path / 'hosts.yml', {'dbhost': [instance('shop', mariadb.port)]})
     # 1. the shipped data, whatever this server's version is: the verdict the data's facts give
     import yaml
     shipped = yaml.safe_load(open(os.path.join(ROOT, 'collections', 'ansible_collections', 'bjeic', 'ops', 'roles',
